@@ -1,0 +1,223 @@
+"""The Python API for training code and scripts (re-exported by `mreg`).
+
+Layer: top of the core (the CLI stands beside it, not on it). Every function opens the
+project that contains `repo` (default: the current folder), returns dataclasses, never
+prints, and raises `MregError` subclasses with the same meaning as the CLI's exit codes.
+
+    import mreg
+    with mreg.track("churn", params={"lr": 0.01}) as run:
+        model = train(...)
+        run.log_metrics(auc=0.91)
+        run.log_artifact("out/model.pkl")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mreg import project as project_mod
+from mreg import registry
+from mreg.card import Card
+from mreg.checkout import CheckoutResult, checkout_card
+from mreg.errors import InvalidArgument, MregError, WorktreeConflict
+from mreg.registry import AddResult, CardEntry
+from mreg.status import ModelStatus
+
+__all__ = [
+    "AddResult",
+    "Card",
+    "CardEntry",
+    "CheckoutResult",
+    "ModelStatus",
+    "MregError",
+    "Run",
+    "add",
+    "checkout",
+    "init",
+    "list_models",
+    "load_card",
+    "status",
+    "track",
+]
+
+
+@contextmanager
+def _open(repo: str | Path | None) -> Iterator[project_mod.Project]:
+    proj = project_mod.Project.open(Path(repo) if repo is not None else None)
+    try:
+        yield proj
+    finally:
+        proj.close()
+
+
+def init(repo: str | Path | None = None) -> bool:
+    """Create `.mreg/` in the repository (idempotent); True if anything was created."""
+    proj, created = project_mod.init(Path(repo) if repo is not None else None)
+    proj.close()
+    return created
+
+
+def add(
+    name: str,
+    path: str | Path,
+    *,
+    params: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+    data: list[str] | None = None,
+    description: str | None = None,
+    labels: dict[str, Any] | None = None,
+    framework: str | None = None,
+    started: str | dt.datetime | None = None,
+    finished: str | dt.datetime | None = None,
+    commit: bool = False,
+    message: str | None = None,
+    repo: str | Path | None = None,
+) -> AddResult:
+    """Register `path` as a version of model `name`, exactly as `mreg add` does.
+
+    A relative `path` is taken from the current folder. Returns an AddResult whose
+    `status` is 'new', 'new-version', 'updated' or 'unchanged'.
+    """
+    with _open(repo) as proj:
+        return registry.add(
+            proj,
+            name,
+            Path(path),
+            params=params,
+            metrics=metrics,
+            data=data,
+            description=description,
+            labels=labels,
+            framework=framework,
+            started=started,
+            finished=finished,
+            commit=commit,
+            message=message,
+        )
+
+
+def load_card(name: str, rev: str | None = None, repo: str | Path | None = None) -> Card:
+    """The card of model `name` in the work tree (or as of git revision `rev`)."""
+    with _open(repo) as proj:
+        if rev is None:
+            return registry.load_card(proj, name)
+        from mreg import history
+
+        return history.card_at(proj, name, rev)
+
+
+def list_models(repo: str | Path | None = None) -> list[CardEntry]:
+    """Every card in the work tree, broken ones included (with `error` set)."""
+    with _open(repo) as proj:
+        return registry.list_cards(proj)
+
+
+def status(repo: str | Path | None = None) -> list[ModelStatus]:
+    """Work tree vs card vs cache for every model."""
+    from mreg.status import status as status_fn
+
+    with _open(repo) as proj:
+        return status_fn(proj)
+
+
+def checkout(
+    names: list[str] | None = None, force: bool = False, repo: str | Path | None = None
+) -> list[CheckoutResult]:
+    """Put artifacts in the work tree; raises WorktreeConflict if any was left alone."""
+    with _open(repo) as proj, proj.lock():
+        cards = (
+            [registry.load_card(proj, n) for n in names]
+            if names
+            else [e.card for e in registry.list_cards(proj) if e.card is not None]
+        )
+        results = [checkout_card(proj, c, force=force) for c in cards]
+    conflicts = [r for r in results if r.action == "conflict"]
+    if conflicts:
+        paths = ", ".join(p for r in conflicts for p in r.conflicts)
+        raise WorktreeConflict(
+            f"not overwritten, changes not in the cache: {paths}",
+            hint="mreg add them, or mreg checkout --force to discard the changes",
+        )
+    return results
+
+
+@dataclass
+class Run:
+    """A training run being tracked by `mreg.track`; registered when the block ends."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, Any] = field(default_factory=dict)
+    data: list[str] = field(default_factory=list)
+    artifact: Path | None = None
+    description: str | None = None
+    framework: str | None = None
+    started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    finished: dt.datetime | None = None
+    result: AddResult | None = None
+
+    def log_params(self, params: dict[str, Any] | None = None, **kw: Any) -> None:
+        self.params.update(params or {}, **kw)
+
+    def log_metrics(self, metrics: dict[str, Any] | None = None, **kw: Any) -> None:
+        self.metrics.update(metrics or {}, **kw)
+
+    def log_data(self, spec: str) -> None:
+        """Record lineage: `[ROLE=]PATH|URI`, as `mreg add --data`."""
+        self.data.append(spec)
+
+    def log_artifact(self, path: str | Path) -> None:
+        """The file or folder to register when the block ends."""
+        self.artifact = Path(path).absolute()
+
+
+@contextmanager
+def track(
+    name: str,
+    params: dict[str, Any] | None = None,
+    *,
+    labels: dict[str, Any] | None = None,
+    description: str | None = None,
+    framework: str | None = None,
+    commit: bool = False,
+    repo: str | Path | None = None,
+) -> Iterator[Run]:
+    """Track a training run; on a clean exit register its artifact with start and finish
+    times. Nothing is registered if the block raises. The AddResult is `run.result`."""
+    with _open(repo):  # fail early: not a repo, not initialised
+        pass
+    registry.check_name(name)
+    run = Run(
+        name=name,
+        params=dict(params or {}),
+        labels=dict(labels or {}),
+        description=description,
+        framework=framework,
+    )
+    yield run
+    run.finished = dt.datetime.now(dt.timezone.utc)
+    if run.artifact is None:
+        raise InvalidArgument(
+            f"track({name!r}) ended without run.log_artifact(PATH)",
+            hint="call run.log_artifact('path/to/model') inside the with block",
+        )
+    run.result = add(
+        name,
+        run.artifact,
+        params=run.params or None,
+        metrics=run.metrics or None,
+        data=run.data or None,
+        labels=run.labels or None,
+        description=run.description,
+        framework=run.framework,
+        started=run.started,
+        finished=run.finished,
+        commit=commit,
+        repo=repo,
+    )

@@ -1,0 +1,267 @@
+"""Put artifacts from the cache into the work tree, by the configured link types.
+
+Layer: core, above store/artifact. Every file is first written beside its destination
+under a temporary name and its digest checked; only then is it renamed into place, so a
+missing or corrupt blob leaves the work tree as it was. A work-tree file whose bytes are
+not in the cache is never replaced without `force`: nothing the cache cannot give back
+is destroyed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import stat as stat_mod
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mreg.artifact import hash_artifact, scan_dir
+from mreg.card import KIND_DIR, Card
+from mreg.errors import BlobCorrupt, BlobMissing, InvalidPath, MregError, StorageError
+from mreg.fsutil import safe_join
+from mreg.hashing import Entry, copy_hashing, hash_file, parse_manifest
+from mreg.project import Project
+from mreg.store import Store, storage_error
+
+FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
+# errnos that mean "this link type is not possible here": try the next one.
+_UNSUPPORTED = {
+    errno.EXDEV,
+    errno.EOPNOTSUPP,
+    errno.ENOTTY,
+    errno.EINVAL,
+    errno.EPERM,
+    errno.ENOSYS,
+    errno.EMLINK,
+    errno.EBADF,
+}
+
+
+@dataclass
+class CheckoutResult:
+    """Per model: 'unchanged', 'updated', 'created' or 'conflict'."""
+
+    name: str
+    path: str
+    action: str
+    conflicts: list[str] = field(default_factory=list)
+
+
+def _tmp_beside(dest: Path) -> Path:
+    return dest.with_name(f".{dest.name}.mreg-{uuid.uuid4().hex[:12]}.tmp")
+
+
+def _reflink(src: Path, tmp: Path) -> None:
+    import fcntl
+
+    with open(src, "rb") as s, open(tmp, "xb") as d:
+        try:
+            fcntl.ioctl(d.fileno(), FICLONE, s.fileno())
+        except OSError:
+            d.close()
+            tmp.unlink()
+            raise
+
+
+def _place(store: Store, oid: str, dest: Path, links: list[str], executable: bool) -> None:
+    """Write blob `oid` to dest with the first link type that works, digest checked."""
+    blob = store.blob_path(oid)
+    if not blob.is_file():
+        raise BlobMissing(f"blob {oid} is not in the cache")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    mode = (0o777 if executable else 0o666) & ~_umask()
+    for kind in links:
+        tmp = _tmp_beside(dest)
+        try:
+            if kind == "copy":
+                with open(blob, "rb", buffering=0) as s, open(tmp, "xb", buffering=0) as d:
+                    got = copy_hashing(s, d)[0]
+            elif kind == "reflink":
+                _reflink(blob, tmp)
+                got = hash_file(tmp)[0]
+            else:
+                got = hash_file(blob)[0]
+                if kind == "hardlink":
+                    os.link(blob, tmp)
+                else:
+                    os.symlink(blob.resolve(), tmp)
+            if got != oid:
+                raise BlobCorrupt(
+                    f"blob {oid} in the cache is corrupt (its bytes hash to {got})",
+                    hint="mreg verify; then mreg pull or mreg add the model again",
+                )
+            if kind in ("copy", "reflink"):
+                os.chmod(tmp, mode)
+            os.replace(tmp, dest)
+            return
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            if exc.errno in _UNSUPPORTED and kind != "copy":
+                continue
+            raise storage_error(exc, dest) from None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+    raise StorageError(f"none of the link types {links} works for {dest}", hint="add copy")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def _need_blobs(store: Store, card: Card) -> list[Entry] | None:
+    """The manifest of a dir artifact (None for a file); raise if any blob is missing."""
+    oid = card.artifact.oid
+    try:
+        if card.artifact.kind != KIND_DIR:
+            if not store.has(oid):
+                raise BlobMissing(f"blob {oid} is not in the cache")
+            return None
+        entries = parse_manifest(store.read_bytes(oid))
+        for e in entries:
+            if not store.has(e.oid):
+                raise BlobMissing(f"blob {e.oid} ({e.path}) is not in the cache")
+        return entries
+    except MregError as exc:
+        exc.message = f"{card.name} v{card.version}: {exc.message}"
+        if exc.hint is None and isinstance(exc, BlobMissing):
+            exc.hint = "mreg pull, or register the model again with mreg add"
+        raise
+
+
+def checkout_card(project: Project, card: Card, force: bool = False) -> CheckoutResult:
+    """Make the work tree hold `card`'s artifact. Conflicts are reported, not raised."""
+    rel = card.artifact.path
+    dest = safe_join(project.root, rel, "artifact.path")
+    store = project.store
+    entries = _need_blobs(store, card)
+    exists = os.path.lexists(dest)
+    if entries is None:
+        return _checkout_file(project, card, dest, exists, force)
+    return _checkout_dir(project, card, entries, dest, exists, force)
+
+
+def _checkout_file(
+    project: Project, card: Card, dest: Path, exists: bool, force: bool
+) -> CheckoutResult:
+    rel = card.artifact.path
+    store = project.store
+    if exists:
+        if (dest.is_file() and not dest.is_symlink()) or _links_to_blob(dest, store):
+            current = hash_artifact(dest, rel, project.state).oid
+            if current == card.artifact.oid:
+                return CheckoutResult(card.name, rel, "unchanged")
+            if not force and not store.has(current):
+                return CheckoutResult(card.name, rel, "conflict", [rel])
+        elif not force:
+            return CheckoutResult(card.name, rel, "conflict", [rel])
+        if dest.is_dir() and not dest.is_symlink():
+            shutil.rmtree(dest)
+    _place(store, card.artifact.oid, dest, project.config.link, False)
+    return CheckoutResult(card.name, rel, "updated" if exists else "created")
+
+
+def _links_to_blob(path: Path, store: Store) -> bool:
+    """A symlink into the cache (made by the symlink link type)."""
+    if not path.is_symlink():
+        return False
+    try:
+        return path.resolve().is_relative_to(store.root.resolve()) and path.is_file()
+    except OSError:
+        return False
+
+
+def _checkout_dir(
+    project: Project,
+    card: Card,
+    entries: list[Entry],
+    dest: Path,
+    exists: bool,
+    force: bool,
+) -> CheckoutResult:
+    rel = card.artifact.path
+    store = project.store
+    want = {e.path: e for e in entries}
+    have: dict[str, str] = {}
+    conflicts: list[str] = []
+    if exists and not (dest.is_dir() and not dest.is_symlink()):
+        if not force and not (dest.is_file() and store.has(hash_file(dest)[0])):
+            return CheckoutResult(card.name, rel, "conflict", [rel])
+        _remove(dest)
+        exists = False
+    if exists:
+        try:
+            info = hash_artifact(dest, rel, project.state, links_into=store.root.resolve())
+        except InvalidPath:
+            if not force:
+                return CheckoutResult(card.name, rel, "conflict", [rel])
+            info = None
+        if info is not None:
+            if info.oid == card.artifact.oid:
+                return CheckoutResult(card.name, rel, "unchanged")
+            have = {e.path: e.oid for e in info.entries}
+        for path, oid in have.items():
+            if (path not in want or want[path].oid != oid) and not store.has(oid):
+                conflicts.append(f"{rel}/{path}")
+        if conflicts and not force:
+            return CheckoutResult(card.name, rel, "conflict", sorted(conflicts))
+    dest.mkdir(parents=True, exist_ok=True)
+    for e in entries:
+        target = safe_join(dest, e.path, "manifest path")
+        if have.get(e.path) == e.oid and _mode_ok(target, e.exec):
+            continue
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        _place(store, e.oid, target, project.config.link, e.exec)
+    # Anything the manifest does not list goes (its bytes are in the cache, or force).
+    for f in scan_dir_loose(dest):
+        if f not in want:
+            with contextlib.suppress(FileNotFoundError):
+                _remove(dest.joinpath(*f.split("/")))
+    _prune_empty(dest)
+    return CheckoutResult(card.name, rel, "updated" if exists else "created")
+
+
+def _mode_ok(path: Path, executable: bool) -> bool:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if stat_mod.S_ISLNK(st.st_mode):
+        return True
+    return bool(st.st_mode & stat_mod.S_IXUSR) == executable
+
+
+def scan_dir_loose(folder: Path) -> list[str]:
+    """Every non-folder below folder (links and special files included), POSIX relative."""
+    out: list[str] = []
+    for here, dirs, files in os.walk(folder):
+        base = Path(here).relative_to(folder).as_posix()
+        prefix = "" if base == "." else f"{base}/"
+        out.extend(f"{prefix}{name}" for name in files)
+        out.extend(f"{prefix}{d}" for d in dirs if (Path(here) / d).is_symlink())
+    return out
+
+
+def _prune_empty(folder: Path) -> None:
+    for here, _dirs, _files in sorted(os.walk(folder), key=lambda t: -len(t[0])):
+        if Path(here) != folder:
+            with contextlib.suppress(OSError):
+                os.rmdir(here)
+
+
+__all__ = ["CheckoutResult", "checkout_card", "scan_dir"]

@@ -1,0 +1,25 @@
+"""The console-script entry point: fast paths first, then the typer app.
+
+`mreg --version` answers without importing typer, gitpython, rich or yaml.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run mreg with argv (default sys.argv[1:]) and exit with its exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    if args in (["--version"], ["-V"]):
+        from mreg import __version__
+
+        sys.stdout.write(f"mreg {__version__}\n")
+        sys.exit(0)
+    from mreg.cli.app import app
+
+    app(args=args, prog_name="mreg")
+
+
+if __name__ == "__main__":
+    main()

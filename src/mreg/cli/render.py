@@ -1,0 +1,109 @@
+"""Output: messages to stderr, results to stdout as rich tables, JSON or markdown.
+
+Colour and styling only when the stream is a terminal; NO_COLOR is honoured (rich does
+both). JSON is one document per command, full oids, ISO-8601 UTC times.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from mreg.errors import MregError
+
+
+@dataclass
+class State:
+    json: bool = False
+    debug: bool = False
+
+
+STATE = State()
+
+
+def _console(stderr: bool) -> Any:
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped output is for tools and logs: never wrap it at 80 columns.
+    width = None if stream.isatty() else 240
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+
+
+def out(text: str) -> None:
+    """A line of plain result text on stdout."""
+    sys.stdout.write(text + "\n")
+
+
+def note(text: str) -> None:
+    """A message for the person on stderr (rich markup allowed)."""
+    if sys.stderr.isatty():
+        _console(stderr=True).print(text)
+    else:
+        from rich.text import Text
+
+        sys.stderr.write(Text.from_markup(text).plain + "\n")
+
+
+def emit_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def table(columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
+    """A rich table on stdout (plain columns when stdout is not a terminal)."""
+    from rich import box
+    from rich.table import Table
+
+    t = Table(title=title, box=box.SIMPLE_HEAD if sys.stdout.isatty() else box.SIMPLE)
+    for col in columns:
+        t.add_column(col, overflow="fold")
+    for row in rows:
+        t.add_row(*row)
+    _console(stderr=False).print(t)
+
+
+def md_escape(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(columns: list[str], rows: list[list[str]]) -> None:
+    """A GitHub-flavoured markdown table on stdout."""
+    out("| " + " | ".join(md_escape(c) for c in columns) + " |")
+    out("|" + "|".join("---" for _ in columns) + "|")
+    for row in rows:
+        out("| " + " | ".join(md_escape(c) for c in row) + " |")
+
+
+def error(exc: MregError) -> None:
+    """The one-line error (and hint) on stderr; a JSON object with --json."""
+    if STATE.json:
+        sys.stderr.write(json.dumps({"error": exc.to_dict()}, ensure_ascii=False) + "\n")
+        return
+    sys.stderr.write(f"mreg: error: {exc.message}\n")
+    if exc.hint:
+        sys.stderr.write(f"hint: {exc.hint}\n")
+
+
+def human_size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def fmt_value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

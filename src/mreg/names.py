@@ -1,0 +1,49 @@
+"""Model and stage names: what is allowed, checked in one place.
+
+Layer: bottom. Names become file paths (`.mreg/models/<name>.yaml`) and git tag names, so
+they are kept to lower-case ASCII segments that are safe in both.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mreg.errors import InvalidName
+
+SEGMENT = r"[a-z0-9][a-z0-9._-]*"
+NAME_RE = re.compile(rf"^{SEGMENT}(/{SEGMENT})*$")
+STAGE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+MAX_NAME = 200
+
+
+def check_name(name: str) -> str:
+    """Return name if it is a valid model name, else raise InvalidName saying why."""
+    hint = "model names are lower-case segments [a-z0-9][a-z0-9._-]* joined by '/'"
+    if not name:
+        raise InvalidName("model name is empty", hint=hint)
+    if len(name) > MAX_NAME:
+        raise InvalidName(f"model name is longer than {MAX_NAME} characters", hint=hint)
+    if name.startswith("/"):
+        raise InvalidName(f"model name {name!r} is absolute", hint=hint)
+    segments = name.split("/")
+    if "" in segments:
+        raise InvalidName(f"model name {name!r} has an empty segment", hint=hint)
+    if ".." in segments or "." in segments:
+        raise InvalidName(f"model name {name!r} has a '.' or '..' segment", hint=hint)
+    if any(seg.endswith((".", ".lock")) for seg in segments):
+        # git refuses tag names with such components, and cards are tagged.
+        raise InvalidName(f"model name {name!r} may not end a segment in '.' or '.lock'", hint=hint)
+    if not NAME_RE.match(name):
+        bad = sorted({c for c in name if not re.match(r"[a-z0-9._/-]", c)})
+        why = f"has {''.join(bad)!r}" if bad else "must start each segment with a-z or 0-9"
+        raise InvalidName(f"invalid model name {name!r}: {why}", hint=hint)
+    return name
+
+
+def check_stage(stage: str) -> str:
+    """Return stage if valid (`[a-z0-9][a-z0-9_-]*`), else raise InvalidName."""
+    if not STAGE_RE.match(stage or ""):
+        raise InvalidName(
+            f"invalid stage name {stage!r}", hint="stage names match [a-z0-9][a-z0-9_-]*"
+        )
+    return stage

@@ -1,0 +1,169 @@
+"""A repository with mreg in it: where things live, its config, cache, lock and git.
+
+Layer: core, above store/config/gitrepo and below registry. `Project.open()` finds the
+work tree from any folder inside it; `init()` creates `.mreg/`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mreg import config as config_mod
+from mreg.errors import LockTimeout, NotInitialised, StorageError
+from mreg.fsutil import atomic_write
+from mreg.gitrepo import GitRepo, find_toplevel
+from mreg.statecache import StateCache
+from mreg.store import Store
+
+MREG_DIR = ".mreg"
+GITIGNORE_TEXT = """\
+# written by mreg init: local state never goes into git
+/cache/
+/tmp/
+/config.local.yaml
+"""
+
+
+@dataclass
+class Project:
+    """An initialised repository. Close it (or use `with`) to release git and sqlite."""
+
+    root: Path
+    _config: config_mod.Config | None = None
+    _git: GitRepo | None = None
+    _store: Store | None = None
+    _state: StateCache | None = None
+    _closers: list[Any] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, start: Path | None = None) -> Project:
+        """The project containing `start` (default: the current folder)."""
+        root = find_toplevel(start or Path.cwd())
+        if not (root / MREG_DIR / "config.yaml").is_file():
+            raise NotInitialised(f"mreg is not initialised in {root}", hint="run: mreg init")
+        return cls(root=root)
+
+    @property
+    def mreg_dir(self) -> Path:
+        return self.root / MREG_DIR
+
+    @property
+    def models_dir(self) -> Path:
+        return self.mreg_dir / "models"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.mreg_dir / "tmp"
+
+    @property
+    def config(self) -> config_mod.Config:
+        if self._config is None:
+            self._config = config_mod.load(self.mreg_dir)
+        return self._config
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.config.cache_dir or (self.mreg_dir / "cache")
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.cache_dir, fsync=self.config.fsync)
+        return self._store
+
+    @property
+    def state(self) -> StateCache:
+        if self._state is None:
+            self._state = StateCache(self.tmp_dir / "hashstate.sqlite")
+        return self._state
+
+    @property
+    def git(self) -> GitRepo:
+        if self._git is None:
+            self._git = GitRepo(self.root)
+        return self._git
+
+    def card_path(self, name: str) -> Path:
+        return self.models_dir / f"{name}.yaml"
+
+    def relpath(self, path: Path) -> str:
+        """POSIX path relative to the work tree's top."""
+        return path.relative_to(self.root).as_posix()
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold `.mreg/tmp/lock` while writing; time out naming the process that holds it."""
+        import filelock
+
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        path = self.tmp_dir / "lock"
+        owner = self.tmp_dir / "lock.owner"
+        timeout = float(os.environ.get("MREG_LOCK_TIMEOUT", self.config.lock_timeout))
+        lock = filelock.FileLock(str(path), timeout=timeout)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            holder = "another mreg process"
+            with contextlib.suppress(OSError):
+                holder = f"process {owner.read_text().strip()}"
+            raise LockTimeout(
+                f"{path.relative_to(self.root)} is held by {holder} (waited {timeout:g}s)",
+                hint="wait for it to finish, or set MREG_LOCK_TIMEOUT",
+            ) from None
+        except OSError as exc:
+            raise StorageError(f"cannot take {path}: {exc.strerror}") from None
+        try:
+            with contextlib.suppress(OSError):
+                owner.write_text(f"{os.getpid()}\n")
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                owner.unlink()
+            lock.release()
+
+    def close(self) -> None:
+        if self._git is not None:
+            self._git.close()
+            self._git = None
+        if self._state is not None:
+            self._state.close()
+            self._state = None
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def init(start: Path | None = None) -> tuple[Project, bool]:
+    """Create `.mreg/` in the work tree containing `start`; (project, created_anything)."""
+    root = find_toplevel(start or Path.cwd())
+    mreg_dir = root / MREG_DIR
+    created = False
+    for folder in (mreg_dir, mreg_dir / "models"):
+        if not folder.is_dir():
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cannot create {folder}: {exc.strerror}") from None
+            created = True
+    for name, text in (
+        ("config.yaml", config_mod.DEFAULT_CONFIG_TEXT),
+        (".gitignore", GITIGNORE_TEXT),
+    ):
+        path = mreg_dir / name
+        if not path.exists():
+            atomic_write(path, text.encode())
+            created = True
+    # git does not keep empty folders: a placeholder keeps models/ in a fresh clone.
+    keep = mreg_dir / "models" / ".gitkeep"
+    if not keep.exists() and not any((mreg_dir / "models").iterdir()):
+        atomic_write(keep, b"", fsync=False)
+        created = True
+    return Project(root=root), created

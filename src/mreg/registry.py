@@ -1,0 +1,426 @@
+"""Cards in a project: list them, load one, register a new version.
+
+Layer: registry, above card/artifact/project/gitrepo. Functions here take a Project,
+return dataclasses, and never print: progress goes through a callback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mreg import card as card_mod
+from mreg.artifact import Progress, hash_artifact
+from mreg.card import Artifact, Card, Registered
+from mreg.errors import InvalidArgument, InvalidCard, InvalidPath, ModelNotFound, MregError
+from mreg.fsutil import atomic_write, is_within
+from mreg.hashing import short
+from mreg.names import check_name
+from mreg.project import MREG_DIR, Project
+
+# File suffix -> framework name, for `add` without --framework.
+SUFFIX_FRAMEWORKS = {
+    ".pkl": "pickle",
+    ".pickle": "pickle",
+    ".joblib": "sklearn",
+    ".pt": "pytorch",
+    ".pth": "pytorch",
+    ".onnx": "onnx",
+    ".safetensors": "safetensors",
+    ".h5": "keras",
+    ".keras": "keras",
+    ".json": "xgboost",
+    ".ubj": "xgboost",
+    ".cbm": "catboost",
+    ".lgb": "lightgbm",
+    ".gguf": "gguf",
+    ".tflite": "tflite",
+    ".mlmodel": "coreml",
+}
+# Framework name -> the distribution whose installed version is recorded.
+FRAMEWORK_DISTS = {
+    "sklearn": "scikit-learn",
+    "pytorch": "torch",
+    "xgboost": "xgboost",
+    "lightgbm": "lightgbm",
+    "catboost": "catboost",
+    "keras": "keras",
+    "tensorflow": "tensorflow",
+    "onnx": "onnx",
+    "safetensors": "safetensors",
+}
+
+
+@dataclass
+class CardEntry:
+    """A card file found in the work tree: the card, or why it could not be loaded."""
+
+    name: str
+    path: str
+    card: Card | None = None
+    error: str | None = None
+
+
+@dataclass
+class AddResult:
+    """What `add` did. `status` is 'new', 'new-version', 'updated' or 'unchanged'."""
+
+    name: str
+    version: int
+    status: str
+    card: Card
+    card_path: str
+    artifact_path: str
+    gitignore_changed: bool = False
+    commit: str | None = None
+    tag: str | None = None
+    paths_to_commit: list[str] = field(default_factory=list)
+
+    @property
+    def short_oid(self) -> str:
+        return short(self.card.artifact.oid)
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def card_files(project: Project) -> list[tuple[str, Path]]:
+    """(name, path) of every `*.yaml` below `.mreg/models/`, sorted by name."""
+    base = project.models_dir
+    found: list[tuple[str, Path]] = []
+    if not base.is_dir():
+        return found
+    for here, dirs, files in os.walk(base):
+        dirs.sort()
+        for fname in files:
+            if fname.endswith(".yaml") and not fname.startswith("."):
+                path = Path(here) / fname
+                found.append((path.relative_to(base).as_posix()[: -len(".yaml")], path))
+    return sorted(found)
+
+
+def read_card(project: Project, path: Path, name: str | None = None) -> Card:
+    """Load and validate one card file (InvalidCard names the file)."""
+    rel = project.relpath(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidCard(f"{rel}: cannot read: {exc.strerror}") from None
+    return card_mod.loads(data, source=rel, expected_name=name)
+
+
+def list_cards(project: Project) -> list[CardEntry]:
+    """Every card in the work tree; a broken one is listed with its error, not raised."""
+    out = []
+    for name, path in card_files(project):
+        entry = CardEntry(name=name, path=project.relpath(path))
+        try:
+            entry.card = read_card(project, path, name)
+        except MregError as exc:
+            entry.error = exc.message
+        out.append(entry)
+    return out
+
+
+def load_card(project: Project, name: str) -> Card:
+    """The work-tree card of a model; ModelNotFound lists the models there are."""
+    check_name(name)
+    path = project.card_path(name)
+    if not path.is_file():
+        known = [n for n, _ in card_files(project)]
+        raise ModelNotFound(
+            f"no model named {name!r}",
+            hint=f"models: {', '.join(known)}"
+            if known
+            else "register one with: mreg add NAME PATH",
+        )
+    return read_card(project, path, name)
+
+
+# ------------------------------------------------------------------------------ parsing
+
+
+def parse_time(value: str, what: str) -> dt.datetime:
+    """ISO-8601 (a trailing Z allowed) to an aware UTC datetime."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidArgument(
+            f"{what}: {value!r} is not an ISO-8601 time", hint="e.g. 2026-11-27T16:02:11Z"
+        ) from None
+    if when.tzinfo is None:
+        when = when.astimezone()  # a naive time is the local time of this machine
+    return when.astimezone(dt.timezone.utc)
+
+
+def iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def guess_framework(path: Path) -> str | None:
+    """Guess a framework from the artifact's suffix (or, for a folder, its files)."""
+    if path.is_dir():
+        if (path / "saved_model.pb").exists():
+            return "tensorflow"
+        if (path / "MLmodel").exists():
+            return "mlflow"
+        if (path / "config.json").exists() and any(path.glob("*.safetensors")):
+            return "transformers"
+        return None
+    return SUFFIX_FRAMEWORKS.get(path.suffix.lower())
+
+
+def framework_info(name: str) -> dict[str, Any]:
+    """{'name': ..., 'version': ...} with the installed version when we can tell."""
+    from importlib import metadata
+
+    info: dict[str, Any] = {"name": name}
+    dist = FRAMEWORK_DISTS.get(name)
+    if dist:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            info["version"] = metadata.version(dist)
+    return info
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+# ------------------------------------------------------------------------------ adding
+
+
+def resolve_artifact_path(project: Project, path: Path, what: str = "PATH") -> tuple[Path, str]:
+    """(absolute path, POSIX path relative to the work tree) for a path a user gave.
+
+    Refuses what is missing, outside the repository (also through a symlink), the
+    repository itself, or inside `.mreg/` or `.git/`.
+    """
+    root = project.root.resolve()
+    absolute = Path(os.path.abspath(path))
+    if not os.path.lexists(absolute):
+        raise InvalidPath(f"{what} {path} does not exist")
+    if not is_within(absolute, root):
+        raise InvalidPath(f"{what} {path} is outside the repository {root}")
+    if not is_within(absolute.resolve(), root):
+        raise InvalidPath(f"{what} {path} is a symlink leading outside the repository")
+    rel = absolute.relative_to(root).as_posix()
+    if rel == ".":
+        raise InvalidPath(f"{what} {path} is the whole repository")
+    first = rel.split("/")[0]
+    if first in (MREG_DIR, ".git"):
+        raise InvalidPath(f"{what} {path} is inside {first}/", hint="keep models outside .mreg/")
+    return absolute, rel
+
+
+def _claims(a: str, b: str) -> bool:
+    """True when two artifact paths overlap (equal, or one inside the other)."""
+    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
+
+
+def _data_entries(project: Project, specs: list[str]) -> list[dict[str, Any]]:
+    """`[ROLE=]PATH|URI` -> data entries; local paths are hashed."""
+    import re
+
+    out: list[dict[str, Any]] = []
+    for spec in specs:
+        role = None
+        m = re.match(r"^([A-Za-z0-9_-]+)=(.+)$", spec)
+        if m and "://" not in m.group(1):
+            role, spec = m.group(1), m.group(2)
+        entry: dict[str, Any] = {}
+        if role:
+            entry["role"] = role
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", spec):
+            entry["uri"] = spec
+        else:
+            absolute, rel = resolve_artifact_path(project, Path(spec), "--data")
+            info = hash_artifact(absolute, rel, project.state)
+            entry.update(path=rel, oid=info.oid, size=info.size)
+        out.append(entry)
+    return out
+
+
+def _add_to_gitignore(project: Project, rel: str) -> bool:
+    """Append `/rel` to the work tree's .gitignore unless already there."""
+    path = project.root / ".gitignore"
+    line = "/" + rel
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    if line in text.splitlines():
+        return False
+    if text and not text.endswith("\n"):
+        text += "\n"
+    atomic_write(path, (text + line + "\n").encode("utf-8"))
+    return True
+
+
+def add(
+    project: Project,
+    name: str,
+    path: Path,
+    *,
+    params: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+    data: list[str] | None = None,
+    description: str | None = None,
+    labels: dict[str, Any] | None = None,
+    framework: str | None = None,
+    started: str | dt.datetime | None = None,
+    finished: str | dt.datetime | None = None,
+    commit: bool = False,
+    message: str | None = None,
+    progress: Progress | None = None,
+) -> AddResult:
+    """Register the artifact at `path` as model `name` (see docs/getting-started.md)."""
+    check_name(name)
+    for what, value in (("params", params), ("metrics", metrics), ("labels", labels)):
+        if value is not None:
+            if not isinstance(value, dict):
+                raise InvalidArgument(f"{what} must be a mapping")
+            try:
+                card_mod.check_values(value, what, allow_lists=what == "params")
+            except Exception as exc:  # card._Problem: a value of the wrong type
+                raise InvalidArgument(str(exc)) from None
+    absolute, rel = resolve_artifact_path(project, path)
+    times = {}
+    for what, when in (("started", started), ("finished", finished)):
+        if when is not None:
+            times[what] = when if isinstance(when, dt.datetime) else parse_time(when, f"--{what}")
+    if "started" in times and "finished" in times and times["finished"] < times["started"]:
+        raise InvalidArgument("--finished is before --started")
+
+    with project.lock():
+        card_path = project.card_path(name)
+        old: Card | None = None
+        if card_path.exists():
+            try:
+                old = read_card(project, card_path, name)
+            except InvalidCard as exc:
+                exc.hint = "fix or delete the card by hand; mreg will not overwrite it"
+                raise
+        for other in project_cards_claiming(project, name, rel):
+            raise InvalidPath(
+                f"{rel} is already the artifact of model {other!r}",
+                hint=f"mreg show {other}",
+            )
+        if project.git.tracked_under(rel):
+            raise InvalidPath(
+                f"{rel} is tracked by git; mreg keeps model bytes out of git",
+                hint=f"git rm -r --cached {rel}",
+            )
+        dirty = project.git.is_dirty(exclude=(".mreg/models", ".gitignore"))
+        head = project.git.head_commit()
+        info = hash_artifact(absolute, rel, project.state, project.store, progress)
+
+        new = _next_card(old, name, rel, info)
+        if description is not None:
+            new.description = description
+        if params:
+            new.params = deep_merge(new.params, params)
+        if metrics:
+            new.metrics = deep_merge(new.metrics, metrics)
+        if labels:
+            new.labels = deep_merge(new.labels, labels)
+        if data:
+            new.data = _data_entries(project, data)
+        fw = framework or (None if new.framework else guess_framework(absolute))
+        if fw:
+            new.framework = framework_info(fw)
+        if times:
+            training = dict(new.training)
+            training.update({k: iso(v) for k, v in times.items()})
+            if "started" in times and "finished" in times:
+                secs = (times["finished"] - times["started"]).total_seconds()
+                training["duration_s"] = round(secs, 3)
+            new.training = training
+
+        if old is not None and old.content() == new.content():
+            status = "unchanged"
+            new = old
+        else:
+            status = (
+                "new"
+                if old is None
+                else ("new-version" if new.version != old.version else "updated")
+            )
+            new.registered = Registered(
+                at=iso(dt.datetime.now(dt.timezone.utc)),
+                by=project.git.identity(),
+                commit=head,
+                dirty=dirty,
+            )
+            atomic_write(card_path, card_mod.dump(new).encode("utf-8"))
+        ignored = _add_to_gitignore(project, rel)
+        card_rel = project.relpath(card_path)
+        to_commit = [card_rel]
+        if ignored or project.git.path_states([".gitignore"]):
+            to_commit.append(".gitignore")
+        for setup in (".mreg/config.yaml", ".mreg/.gitignore"):
+            if project.git.path_states([setup]).get(setup) == "new":
+                to_commit.append(setup)
+        result = AddResult(
+            name=name,
+            version=new.version,
+            status=status,
+            card=new,
+            card_path=card_rel,
+            artifact_path=rel,
+            gitignore_changed=ignored,
+            paths_to_commit=to_commit,
+        )
+        if commit and project.git.path_states(to_commit):
+            msg = message or f"mreg: {name} v{new.version}"
+            result.commit = project.git.commit_paths(to_commit, msg)
+    return result
+
+
+def project_cards_claiming(project: Project, name: str, rel: str) -> list[str]:
+    """Names of other models whose artifact path overlaps rel."""
+    out = []
+    for entry in list_cards(project):
+        if entry.card is not None and entry.name != name and _claims(entry.card.artifact.path, rel):
+            out.append(entry.name)
+    return out
+
+
+def _next_card(old: Card | None, name: str, rel: str, info: Any) -> Card:
+    """The card to build on: same version when the bytes are the same, else +1.
+
+    A new version starts its per-version metadata (params, metrics, data, training,
+    framework, features) afresh, so one model's numbers never describe another's
+    bytes; model-level keys (description, labels, serving, extra, unknown) carry over.
+    """
+    artifact = Artifact(path=rel, oid=info.oid, kind=info.kind, size=info.size, files=info.files)
+    if old is None:
+        return Card(name=name, version=1, artifact=artifact)
+    if old.artifact.oid == info.oid and old.artifact.kind == info.kind:
+        import copy
+
+        same = copy.deepcopy(old)
+        same.artifact = artifact
+        return same
+    return Card(
+        name=name,
+        version=old.version + 1,
+        artifact=artifact,
+        description=old.description,
+        serving=old.serving,
+        labels=old.labels,
+        extra=old.extra,
+        unknown=old.unknown,
+    )

@@ -1,0 +1,106 @@
+"""The hash-state cache: remembers the oid of a file for its (inode, size, mtime_ns).
+
+Layer: bottom (stdlib only). A sqlite database under `.mreg/tmp/` lets `status`, a
+re-`add` and `checkout` skip re-hashing files that did not change. It is only an
+optimisation: any sqlite trouble (locked, corrupt, read-only) degrades to "not cached".
+Two processes may use it at once (WAL, busy timeout). A file whose mtime is too close to
+the moment it was hashed is not recorded, since a write in the same clock tick would
+leave the same mtime (git's "racy clean" problem).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+# Writes after our stat get an mtime at least this far past one taken before it
+# (the kernel's coarse clock lags by at most a tick). Whole-second mtimes need more.
+RACY_NS = 100_000_000
+RACY_COARSE_NS = 2_000_000_000
+
+
+def _key(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def is_racy(st: os.stat_result, started_ns: int) -> bool:
+    """True when a write after `started_ns` could have left this same mtime."""
+    margin = RACY_COARSE_NS if st.st_mtime_ns % 1_000_000_000 == 0 else RACY_NS
+    return st.st_mtime_ns > started_ns - margin
+
+
+class StateCache:
+    """Path -> (inode, size, mtime_ns, oid), in sqlite. Never raises for sqlite trouble."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self._conn: Any = None
+        self._broken = False
+
+    def _connect(self) -> Any:
+        if self._conn is None and not self._broken:
+            import sqlite3
+
+            try:
+                self.db_path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(str(self.db_path), timeout=5.0, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS state (path TEXT PRIMARY KEY, ino INTEGER,"
+                    " size INTEGER, mtime_ns INTEGER, oid TEXT)"
+                )
+                self._conn = conn
+            except (sqlite3.Error, OSError):
+                self._broken = True
+        return self._conn
+
+    def lookup(self, paths: dict[str, os.stat_result]) -> dict[str, str]:
+        """For each path whose stat still matches its record, the recorded oid."""
+        conn = self._connect()
+        if conn is None or not paths:
+            return {}
+        import sqlite3
+
+        found: dict[str, str] = {}
+        names = list(paths)
+        try:
+            for i in range(0, len(names), 500):
+                batch = names[i : i + 500]
+                marks = ",".join("?" * len(batch))
+                rows = conn.execute(
+                    f"SELECT path, ino, size, mtime_ns, oid FROM state WHERE path IN ({marks})",
+                    batch,
+                ).fetchall()
+                for path, ino, size, mtime_ns, oid in rows:
+                    if (ino, size, mtime_ns) == _key(paths[path]):
+                        found[path] = oid
+        except sqlite3.Error:
+            return {}
+        return found
+
+    def record(self, rows: list[tuple[str, os.stat_result, str]], started_ns: int) -> None:
+        """Remember (path, stat, oid) rows, skipping racily-clean ones."""
+        conn = self._connect()
+        keep = [(path, *_key(st), oid) for path, st, oid in rows if not is_racy(st, started_ns)]
+        if conn is None or not keep:
+            return
+        import sqlite3
+
+        try:
+            with conn:
+                conn.execute("BEGIN")
+                conn.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?)", keep)
+        except sqlite3.Error:
+            pass
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def now_ns() -> int:
+    return time.time_ns()

@@ -1,0 +1,162 @@
+"""YAML in and out, safely.
+
+Layer: bottom. Only the safe loader is used; on top of it this loader refuses duplicate
+keys, keeps ISO-8601 timestamps as strings (so a card round-trips byte for byte), and
+bounds alias expansion so that a "billion laughs" card cannot eat the machine.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+# Cards are small: anything past these limits is hostile or a mistake.
+MAX_DEPTH = 64
+MAX_NODES = 200_000
+
+
+class YamlError(ValueError):
+    """Raised for YAML that is malformed or refused; the caller adds which file it was."""
+
+
+def _loader_class() -> Any:
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc,valid-type]
+        pass
+
+    # Timestamps stay strings: `at: 2026-11-27T16:02:11Z` reads back as written.
+    Loader.yaml_implicit_resolvers = {
+        ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for ch, resolvers in base.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(loader: Any, node: Any, deep: bool = False) -> dict[Any, Any]:
+        loader.flatten_mapping(node)
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                raise YamlError(f"line {key_node.start_mark.line + 1}: unhashable key") from None
+            if key in out:
+                raise YamlError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
+            out[key] = loader.construct_object(value_node, deep=deep)
+        return out
+
+    Loader.add_constructor("tag:yaml.org,2002:map", construct_mapping)
+    return Loader
+
+
+_LOADER: Any = None
+
+
+def _check_shape(node: Any) -> None:
+    """Bound depth and total node count, counting each alias use (defeats alias bombs)."""
+    seen = 0
+    stack = [(node, 0)]
+    while stack:
+        current, depth = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise YamlError(f"document too large (more than {MAX_NODES} nodes, aliases counted)")
+        if depth > MAX_DEPTH:
+            raise YamlError(f"nesting deeper than {MAX_DEPTH} levels")
+        value = current.value
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, tuple):
+                    stack.append((item[0], depth + 1))
+                    stack.append((item[1], depth + 1))
+                else:
+                    stack.append((item, depth + 1))
+
+
+def load(text: str | bytes) -> Any:
+    """Parse one YAML document with the safe loader; raise YamlError on anything refused."""
+    import yaml
+
+    global _LOADER
+    if _LOADER is None:
+        _LOADER = _loader_class()
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise YamlError(f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        loader = _LOADER(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check_shape(node)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except YamlError:
+        raise
+    except yaml.YAMLError as exc:
+        raise YamlError(" ".join(str(exc).split())) from None
+    except RecursionError:
+        raise YamlError(f"nesting deeper than {MAX_DEPTH} levels") from None
+
+
+def _dumper_class() -> Any:
+    import yaml
+
+    base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    class Dumper(base):  # type: ignore[misc,valid-type]
+        pass
+
+    Dumper.yaml_implicit_resolvers = {
+        ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for ch, resolvers in base.yaml_implicit_resolvers.items()
+    }
+    return Dumper
+
+
+_DUMPER: Any = None
+
+
+def dump(data: Any) -> str:
+    """Serialise to block-style YAML, keys in the order given, unicode kept."""
+    import yaml
+
+    global _DUMPER
+    if _DUMPER is None:
+        _DUMPER = _dumper_class()
+    return str(
+        yaml.dump(
+            data,
+            Dumper=_DUMPER,
+            sort_keys=False,
+            default_flow_style=False,
+            allow_unicode=True,
+            width=100,
+        )
+    )
+
+
+_NUMBER = re.compile(r"^[-+]?(\d[\d_]*)?(\.\d*)?([eE][-+]?\d+)?$")
+
+
+def parse_scalar(text: str) -> Any:
+    """Parse `v` of a `k=v` option as a YAML scalar: 0.9 -> float, true -> bool, x -> str."""
+    if text == "":
+        return ""
+    try:
+        value = load(text)
+    except YamlError:
+        return text
+    if isinstance(value, (dict, list)):
+        return value
+    if isinstance(value, float) and math.isinf(value) and _NUMBER.match(text):
+        # 1e999 overflows: keep what the user wrote rather than inventing infinity.
+        return text
+    return value
