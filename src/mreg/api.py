@@ -24,7 +24,9 @@ from mreg import project as project_mod
 from mreg import registry
 from mreg.card import Card
 from mreg.checkout import CheckoutResult, checkout_card
+from mreg.diff import Row
 from mreg.errors import InvalidArgument, MregError, WorktreeConflict
+from mreg.history import LogEntry, Resolved
 from mreg.registry import AddResult, CardEntry
 from mreg.status import ModelStatus
 
@@ -38,9 +40,12 @@ __all__ = [
     "Run",
     "add",
     "checkout",
+    "diff",
     "init",
     "list_models",
     "load_card",
+    "log",
+    "resolve",
     "status",
     "track",
 ]
@@ -221,3 +226,37 @@ def track(
         commit=commit,
         repo=repo,
     )
+
+
+def resolve(ref: str, repo: str | Path | None = None) -> Resolved:
+    """Resolve NAME, NAME@vN, NAME@REV or NAME#STAGE to its card and commit."""
+    from mreg.history import resolve as resolve_ref
+    from mreg.refs import parse_ref
+
+    with _open(repo) as proj:
+        return resolve_ref(proj, parse_ref(ref))
+
+
+def log(name: str, limit: int | None = None, repo: str | Path | None = None) -> list[LogEntry]:
+    """The commits that changed a model's card, newest first."""
+    from mreg.history import log as log_fn
+
+    with _open(repo) as proj:
+        return log_fn(proj, name, limit=limit)
+
+
+def diff(
+    a: str | None = None,
+    b: str | None = None,
+    names: list[str] | None = None,
+    include_unchanged: bool = False,
+    repo: str | Path | None = None,
+) -> list[Row]:
+    """Rows of changes between two revisions or two model refs (as `mreg diff`)."""
+    from mreg.diff import changed, diff_cards
+    from mreg.history import compare
+
+    with _open(repo) as proj:
+        comp = compare(proj, a, b, names)
+    rows = diff_cards(comp.old, comp.new)
+    return rows if include_unchanged else changed(rows)

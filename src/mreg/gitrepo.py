@@ -8,6 +8,7 @@ through one GitPython `Repo`, opened lazily and closed by `close()`.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,29 @@ def find_toplevel(start: Path) -> Path:
         f"not a git repository (or any parent up to /): {start}",
         hint="run git init first, or use -C PATH",
     )
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """One commit as `log` shows it."""
+
+    sha: str
+    parents: tuple[str, ...]
+    author: str
+    date: str  # ISO-8601 with offset, as git prints it
+    subject: str
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """One tag: annotated tags carry a tagger, a date and a message."""
+
+    name: str
+    commit: str  # the commit it points to (peeled)
+    annotated: bool
+    tagger: str = ""
+    date: str = ""
+    message: str = ""
 
 
 class GitRepo:
@@ -121,6 +145,130 @@ class GitRepo:
             else:
                 states[path] = "modified"
         return states
+
+    def rev_parse(self, rev: str) -> str | None:
+        """The full sha of the commit `rev` names, or None if git does not know it."""
+        if rev.startswith("-"):
+            return None
+        import git
+
+        try:
+            out = self.repo.git.execute(
+                ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"]
+            )
+        except git.GitCommandError:
+            return None
+        return str(out).strip() or None
+
+    def is_shallow(self) -> bool:
+        return self._git("rev-parse", "--is-shallow-repository").strip() == "true"
+
+    def log_path(
+        self,
+        path: str,
+        rev: str = "HEAD",
+        *,
+        first_parent: bool = False,
+        all_refs: bool = False,
+        limit: int | None = None,
+    ) -> list[CommitInfo]:
+        """Commits that changed `path`, newest first (empty when there are no commits)."""
+        if self.head_commit() is None and not all_refs:
+            return []
+        args = ["log", "--format=%H%x00%P%x00%an <%ae>%x00%aI%x00%s%x00", "--no-renames"]
+        if first_parent:
+            args.append("--first-parent")
+        if limit is not None:
+            args.append(f"-n{limit}")
+        args.extend(["--all"] if all_refs else [rev])
+        args.extend(["--", f":(literal){path}"])
+        out = self._git(*args)
+        commits = []
+        for line in out.split("\x00\n"):
+            parts = line.strip("\n").split("\x00")
+            if len(parts) < 5:
+                continue
+            sha, parents, author, date, subject = parts[:5]
+            commits.append(CommitInfo(sha, tuple(parents.split()), author, date, subject))
+        return commits
+
+    def read_blob(self, spec: str) -> bytes | None:
+        """The bytes of `rev:path` (or a blob sha), read through one persistent
+        `git cat-file --batch` process; None when there is no such object."""
+        try:
+            _sha, kind, _size, data = self.repo.git.get_object_data(spec)
+        except ValueError:
+            return None
+        return bytes(data) if kind in (b"blob", "blob") else None
+
+    def ls_tree(self, rev: str, path: str) -> list[tuple[str, str]]:
+        """(path, blob sha) of every file below `path` in commit `rev`."""
+        out = self._git("ls-tree", "-r", "-z", "--full-tree", rev, "--", f":(literal){path}")
+        rows = []
+        for rec in out.split("\0"):
+            if not rec:
+                continue
+            meta, _, name = rec.partition("\t")
+            mode_kind_sha = meta.split()
+            if len(mode_kind_sha) == 3 and mode_kind_sha[1] == "blob":
+                rows.append((name, mode_kind_sha[2]))
+        return rows
+
+    def index_files(self, path: str) -> list[tuple[str, str]]:
+        """(path, blob sha) of every staged file below `path`."""
+        out = self._git("ls-files", "-s", "-z", "--", f":(literal){path}")
+        rows = []
+        for rec in out.split("\0"):
+            meta, _, name = rec.partition("\t")
+            fields = meta.split()
+            if len(fields) == 3:
+                rows.append((name, fields[1]))
+        return rows
+
+    def changed_blobs(self, path: str, all_refs: bool) -> list[tuple[str, str]]:
+        """(path, blob sha) of every version of the files below `path` that any commit
+        in the history of HEAD (or of every ref, with all_refs) introduced."""
+        if self.head_commit() is None and not all_refs:
+            return []
+        args = ["log", "--format=", "--raw", "--no-abbrev", "--no-renames", "-m", "-z"]
+        args.extend(["--all"] if all_refs else ["HEAD"])
+        out = self._git(*args, "--", f":(literal){path}")
+        rows = []
+        records = out.split("\0")
+        i = 0
+        while i < len(records):
+            meta = records[i].strip()
+            i += 1
+            if not meta.startswith(":"):
+                continue
+            name = records[i] if i < len(records) else ""
+            i += 1
+            fields = meta.split()
+            if len(fields) >= 4 and set(fields[3]) != {"0"}:
+                rows.append((name, fields[3]))
+        return rows
+
+    def tags(self) -> list[TagInfo]:
+        """Every tag, listed by one `git for-each-ref` call."""
+        fmt = (
+            "%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objectname)%00"
+            "%(taggername) %(taggeremail)%00%(taggerdate:iso-strict)%00%(contents:subject)%00"
+        )
+        out = self._git("for-each-ref", f"--format={fmt}", "refs/tags")
+        tags = []
+        for line in out.split("\x00\n"):
+            parts = line.strip("\n").split("\x00")
+            if len(parts) < 7:
+                continue
+            name, kind, obj, peeled, tagger, date, subject = parts[:7]
+            annotated = kind == "tag"
+            commit = peeled if annotated else obj
+            tags.append(TagInfo(name, commit, annotated, tagger.strip(), date, subject))
+        return tags
+
+    def create_tag(self, name: str, commit: str, message: str) -> None:
+        """Create an annotated tag (refuses to move an existing one)."""
+        self._git("tag", "-a", "-m", message, "--", name, commit)
 
     def commit_paths(self, relpaths: list[str], message: str) -> str:
         """Stage and commit exactly these paths (other staged changes stay staged)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,8 @@ class Project:
     _git: GitRepo | None = None
     _store: Store | None = None
     _state: StateCache | None = None
-    _closers: list[Any] = field(default_factory=list)
+    # Tags are listed once per command (one `git for-each-ref`), then reused.
+    tag_cache: list[Any] | None = None
 
     @classmethod
     def open(cls, start: Path | None = None) -> Project:

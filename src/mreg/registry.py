@@ -386,6 +386,10 @@ def add(
         if commit and project.git.path_states(to_commit):
             msg = message or f"mreg: {name} v{new.version}"
             result.commit = project.git.commit_paths(to_commit, msg)
+            if status in ("new", "new-version"):
+                from mreg.stages import ensure_version_tag
+
+                result.tag = ensure_version_tag(project, name, new.version, result.commit).tag
     return result
 
 

@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from mreg import __version__
-from mreg.cli import models, render
+from mreg.cli import history, models, render
 from mreg.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, MregError
 
 
@@ -106,5 +106,5 @@ def main_options(
             raise typer.Exit(EXIT_USAGE) from None
 
 
-for _name, _fn in models.COMMANDS:
+for _name, _fn in [*models.COMMANDS, *history.COMMANDS]:
     app.command(name=_name)(_fn)

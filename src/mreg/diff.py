@@ -1,0 +1,168 @@
+"""Pure comparison of two sets of cards: rows of changes, JSON shape, number formatting.
+
+Layer: pure (no I/O). Inputs map a model name to its Card, or to a string saying why the
+card is broken there. Follows `dvc metrics diff`: one row per changed key, nested keys
+dotted, a missing side is None (shown as "-"), numeric change = new - old.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mreg.card import Card, flatten, is_number
+
+KINDS = ("model", "version", "artifact", "metric", "param", "data", "label")
+_JSON_GROUP = {
+    "metric": "metrics",
+    "param": "params",
+    "label": "labels",
+    "data": "data",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One compared key. status: added | removed | modified | unchanged | error."""
+
+    model: str
+    kind: str
+    key: str
+    old: Any
+    new: Any
+    status: str
+
+    @property
+    def change(self) -> float | int | None:
+        """new - old when both are real numbers (never for artifacts)."""
+        if self.kind != "artifact" and is_number(self.old) and is_number(self.new):
+            return self.new - self.old  # type: ignore[no-any-return,unused-ignore]
+        return None
+
+    @property
+    def relative(self) -> float | None:
+        change = self.change
+        if change is None or self.old == 0:
+            return None
+        return change / abs(self.old)
+
+
+def _data_map(card: Card) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for i, d in enumerate(card.data):
+        key = str(d.get("role") or d.get("path") or d.get("uri") or i)
+        if key in out:
+            key = f"{key}[{i}]"
+        out[key] = d.get("oid") or d.get("uri") or d.get("path")
+    return out
+
+
+def _sections(card: Card) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        ("version", {"": card.version}),
+        ("artifact", {"": card.artifact.oid}),
+        ("metric", flatten(card.metrics)),
+        ("param", flatten(card.params)),
+        ("data", _data_map(card)),
+        ("label", flatten(card.labels)),
+    ]
+
+
+def _same(a: Any, b: Any) -> bool:
+    # 1 == 1.0 == True in Python; a change of type is a change.
+    return (type(a) is type(b) and a == b) or (a != a and b != b)  # NaN equals NaN here
+
+
+def diff_cards(old: dict[str, Card | str], new: dict[str, Card | str]) -> list[Row]:
+    """Every compared key of every model in either side, sorted by model."""
+    rows: list[Row] = []
+    for name in sorted(set(old) | set(new)):
+        a, b = old.get(name), new.get(name)
+        if isinstance(a, str) or isinstance(b, str):
+            rows.append(
+                Row(
+                    name,
+                    "model",
+                    "",
+                    a if isinstance(a, str) else None,
+                    b if isinstance(b, str) else None,
+                    "error",
+                )
+            )
+            a = a if isinstance(a, Card) else None
+            b = b if isinstance(b, Card) else None
+            if a is None and b is None:
+                continue
+        if a is None and b is not None:
+            rows.append(Row(name, "model", "", None, f"v{b.version}", "added"))
+        elif b is None and a is not None:
+            rows.append(Row(name, "model", "", f"v{a.version}", None, "removed"))
+        sa = dict(_sections(a)) if a is not None else {}
+        sb = dict(_sections(b)) if b is not None else {}
+        for kind in ("version", "artifact", "metric", "param", "data", "label"):
+            ka, kb = sa.get(kind, {}), sb.get(kind, {})
+            for key in sorted(set(ka) | set(kb), key=str):
+                va, vb = ka.get(key), kb.get(key)
+                if key not in ka:
+                    status = "added"
+                elif key not in kb:
+                    status = "removed"
+                elif _same(va, vb):
+                    status = "unchanged"
+                else:
+                    status = "modified"
+                rows.append(Row(name, kind, key, va, vb, status))
+    return rows
+
+
+def changed(rows: list[Row]) -> list[Row]:
+    return [r for r in rows if r.status != "unchanged"]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def to_json(rows: list[Row]) -> dict[str, Any]:
+    """{"churn": {"metrics": {"auc": {"old", "new", "diff"}}, "version": {...}, ...}}."""
+    out: dict[str, Any] = {}
+    for r in rows:
+        model = out.setdefault(r.model, {})
+        entry: dict[str, Any] = {"old": _jsonable(r.old), "new": _jsonable(r.new)}
+        if r.change is not None:
+            entry["diff"] = r.change
+        if r.kind == "model":
+            model["model"] = {**entry, "status": r.status}
+        elif r.kind in ("version", "artifact"):
+            model[r.kind] = entry
+        else:
+            model.setdefault(_JSON_GROUP[r.kind], {})[r.key] = entry
+    return out
+
+
+def fmt_number(value: Any, precision: int) -> str:
+    """Round like `dvc metrics diff --precision`: digits after the point, zeros trimmed."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "-" if value is None else str(value)
+    if isinstance(value, int):
+        return str(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    text = f"{value:.{precision}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def fmt_change(row: Row, precision: int) -> str:
+    change = row.change
+    if change is None or row.status in ("added", "removed"):
+        return ""
+    sign = "+" if change > 0 else ""
+    text = f"{sign}{fmt_number(change, precision)}"
+    rel = row.relative
+    if rel is not None:
+        text += f" ({'+' if rel > 0 else ''}{rel * 100:.1f}%)"
+    return text

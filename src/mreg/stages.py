@@ -1,0 +1,162 @@
+"""Version tags and stage assignments as annotated git tags: tag, promote, demote, list.
+
+Layer: registry level, above history/tags/gitrepo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mreg.errors import GitError, InvalidArgument, ModelNotFound
+from mreg.history import card_relpath, find_version, list_tags, resolve
+from mreg.names import check_name, check_stage
+from mreg.project import Project
+from mreg.refs import parse_ref
+from mreg.tags import (
+    StageEvent,
+    current_stages,
+    next_counter,
+    stage_events,
+    stage_tag,
+    version_tag,
+)
+
+
+@dataclass
+class TagResult:
+    """A tag mreg made (or found already in place)."""
+
+    tag: str
+    name: str
+    version: int
+    commit: str
+    created: bool
+    stage: str | None = None
+
+
+def _committed_version(project: Project, text: str) -> tuple[str, int, str]:
+    """(name, version, commit of that version) for a ref; a plain name means the
+    version in the work tree, which must be committed."""
+    ref = parse_ref(text)
+    if ref.is_worktree:
+        card = resolve(project, ref).card
+        commit, _ = find_version(project, ref.name, card.version)
+        return ref.name, card.version, commit
+    res = resolve(project, ref)
+    commit, _ = find_version(project, ref.name, res.card.version)
+    return ref.name, res.card.version, commit
+
+
+def tag_version(project: Project, text: str) -> TagResult:
+    """Create the annotated tag NAME@vN on the commit of that version."""
+    name, version, commit = _committed_version(project, text)
+    return ensure_version_tag(project, name, version, commit)
+
+
+def ensure_version_tag(project: Project, name: str, version: int, commit: str) -> TagResult:
+    tag = version_tag(name, version)
+    existing = {t.name: t for t in list_tags(project)}.get(tag)
+    if existing is not None:
+        if existing.commit != commit:
+            raise GitError(
+                f"tag {tag} already exists on commit {existing.commit[:12]}, not {commit[:12]}",
+                hint=f"inspect it: git show {tag}; mreg never moves a tag",
+            )
+        return TagResult(tag, name, version, commit, created=False)
+    project.git.create_tag(tag, commit, f"mreg: {name} v{version}")
+    project.tag_cache = None
+    return TagResult(tag, name, version, commit, created=True)
+
+
+def promote(project: Project, text: str, stage: str, message: str | None = None) -> TagResult:
+    """Assign `stage` to the version `text` names: tag NAME#STAGE#N (N one above the
+    model's highest stage counter)."""
+    check_stage(stage)
+    name, version, commit = _committed_version(project, text)
+    counter = next_counter(list_tags(project), name)
+    tag = stage_tag(name, stage, counter)
+    project.git.create_tag(tag, commit, message or f"mreg: promote {name} v{version} to {stage}")
+    project.tag_cache = None
+    return TagResult(tag, name, version, commit, created=True, stage=stage)
+
+
+def demote(project: Project, name: str, stage: str, message: str | None = None) -> TagResult:
+    """Unassign `stage` from a model: tag NAME#STAGE!#N on the version that had it."""
+    check_name(name)
+    check_stage(stage)
+    tags = list_tags(project)
+    live = current_stages(stage_events(tags, name)).get((name, stage))
+    if live is None:
+        raise ModelNotFound(f"{name} has no version in stage {stage!r}", hint=f"mreg stages {name}")
+    data = project.git.read_blob(f"{live.commit}:{card_relpath(name)}")
+    version = 0
+    if data is not None:
+        from mreg import card as card_mod
+
+        version = card_mod.loads(data, source=live.tag, expected_name=name).version
+    tag = stage_tag(name, stage, next_counter(tags, name), demote=True)
+    project.git.create_tag(tag, live.commit, message or f"mreg: demote {name} from {stage}")
+    project.tag_cache = None
+    return TagResult(tag, name, version, live.commit, created=True, stage=stage)
+
+
+@dataclass
+class StageRow:
+    """A stage of a model: its version now (or each assignment, with history)."""
+
+    name: str
+    stage: str
+    version: int | None
+    commit: str
+    tag: str
+    by: str
+    at: str
+    assigned: bool
+    message: str
+
+
+def list_stages(project: Project, name: str | None = None, history: bool = False) -> list[StageRow]:
+    """Current stage of each model (or every event with history), from one tag listing."""
+    if name is not None:
+        check_name(name)
+    events = stage_events(list_tags(project), name)
+    chosen: list[StageEvent] = events if history else list(current_stages(events).values())
+    versions: dict[tuple[str, str], int | None] = {}
+    rows = []
+    for ev in sorted(chosen, key=lambda e: (e.name, e.stage, e.counter)):
+        key = (ev.name, ev.commit)
+        if key not in versions:
+            versions[key] = _version_at(project, ev.name, ev.commit)
+        rows.append(
+            StageRow(
+                ev.name,
+                ev.stage,
+                versions[key],
+                ev.commit,
+                ev.tag,
+                ev.by,
+                ev.at,
+                ev.assigned,
+                ev.message,
+            )
+        )
+    return rows
+
+
+def _version_at(project: Project, name: str, commit: str) -> int | None:
+    from mreg import card as card_mod
+    from mreg.errors import MregError
+
+    data = project.git.read_blob(f"{commit}:{card_relpath(name)}")
+    if data is None:
+        return None
+    try:
+        return card_mod.loads(data, source=commit, expected_name=name).version
+    except MregError:
+        return None
+
+
+def check_message(message: str | None) -> str | None:
+    if message is not None and not message.strip():
+        raise InvalidArgument("the tag message is empty")
+    return message
