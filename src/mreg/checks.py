@@ -1,0 +1,174 @@
+"""Quality gates: the `checks:` rules of .mreg/config.yaml applied to the work-tree cards.
+
+Layer: registry level, above config/history. `min`/`max` bound the work-tree card's
+metric; `max_drop`/`max_rise` (absolute) and `max_drop_pct`/`max_rise_pct` (relative, in
+per cent of the baseline's magnitude) compare it with the card at a baseline revision
+(default HEAD; in CI `origin/main`). Every rule gives one row; a missing or non-numeric
+metric is a breach that says so; a relative rule without a baseline value is skipped
+(a new model or a new metric has nothing to fall from). docs/ci.md documents this.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from mreg.card import Card, flatten, is_number
+from mreg.errors import ModelNotFound
+from mreg.names import check_name
+from mreg.project import Project
+
+PASS, FAIL, SKIP = "pass", "fail", "skip"
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One rule applied to one model. status: pass | fail | skip."""
+
+    model: str
+    metric: str
+    rule: str
+    bound: float
+    value: Any
+    baseline: Any
+    status: str
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "metric": self.metric,
+            "rule": self.rule,
+            "bound": self.bound,
+            "value": self.value,
+            "baseline": self.baseline,
+            "status": self.status,
+            "message": self.message,
+        }
+
+
+@dataclass
+class CheckReport:
+    """Every row, and the baseline they were compared with."""
+
+    baseline: str
+    baseline_commit: str | None
+    rows: list[CheckRow]
+
+    @property
+    def passed(self) -> bool:
+        return all(r.status != FAIL for r in self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "baseline": self.baseline,
+            "baseline_commit": self.baseline_commit,
+            "passed": self.passed,
+            "results": [r.to_dict() for r in self.rows],
+        }
+
+
+def _exceeds(amount: float, bound: float) -> bool:
+    """amount > bound, not counting float noise (0.86 - 0.85 is 0.01000000000000001)."""
+    return amount > bound and not math.isclose(amount, bound, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def apply_rule(rule: str, bound: float, value: Any, baseline: Any) -> tuple[str, str]:
+    """(status, message) of one rule; value/baseline are MISSING-free metric values."""
+    if value is _ABSENT:
+        return FAIL, "metric missing from the card"
+    if not is_number(value):
+        return FAIL, f"not a number: {value!r}"
+    if rule == "min":
+        ok = not _exceeds(bound, value)
+        return (PASS, "") if ok else (FAIL, f"below the minimum {bound:g}")
+    if rule == "max":
+        ok = not _exceeds(value, bound)
+        return (PASS, "") if ok else (FAIL, f"above the maximum {bound:g}")
+    if baseline is _ABSENT:
+        return SKIP, "no baseline value"
+    if not is_number(baseline):
+        return SKIP, f"baseline is not a number: {baseline!r}"
+    change = value - baseline
+    if rule.endswith("_pct"):
+        if baseline == 0:
+            pct = 0.0 if change == 0 else math.copysign(math.inf, change)
+        else:
+            pct = change / abs(baseline) * 100
+        amount = -pct if rule == "max_drop_pct" else pct
+        unit = "%"
+    else:
+        amount = -change if rule == "max_drop" else change
+        unit = ""
+    if not _exceeds(amount, bound):
+        return PASS, ""
+    what = "dropped" if rule.startswith("max_drop") else "rose"
+    return FAIL, f"{what} by {amount:.4g}{unit} (at most {bound:g}{unit})"
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+_ABSENT: Any = _Absent()
+
+
+def _metric(card: Card | str | None, metric: str) -> Any:
+    if not isinstance(card, Card):
+        return _ABSENT
+    flat = flatten(card.metrics)
+    return flat.get(metric, _ABSENT)
+
+
+def check(project: Project, names: list[str] | None = None, baseline: str = "HEAD") -> CheckReport:
+    """Apply the configured rules to the work-tree cards (all models with rules, or
+    `names`), comparing with the cards at `baseline`."""
+    from mreg.history import cards_at, require_rev
+
+    rules = project.config.checks
+    for n in names or []:
+        check_name(n)
+        if n not in rules:
+            hint = f"models with checks: {', '.join(sorted(rules))}" if rules else None
+            raise ModelNotFound(
+                f"no checks are configured for {n!r} (checks.{n} in .mreg/config.yaml)",
+                hint=hint or "add a checks: section to .mreg/config.yaml (docs/ci.md)",
+            )
+    selected = [n for n in rules if not names or n in names]
+    current = cards_at(project, None)
+    if baseline == "HEAD" and project.git.head_commit() is None:
+        base_cards: dict[str, Card | str] = {}
+        base_commit = None
+    else:
+        base_commit = require_rev(project, baseline)
+        base_cards = cards_at(project, base_commit)
+    rows: list[CheckRow] = []
+    for model in selected:
+        card = current.get(model)
+        base = base_cards.get(model)
+        for metric, metric_rules in rules[model].items():
+            for rule, bound in metric_rules.items():
+                if card is None:
+                    status, message = FAIL, "no card for this model in the work tree"
+                    value: Any = None
+                elif isinstance(card, str):
+                    status, message, value = FAIL, f"card is broken: {card}", None
+                else:
+                    value = _metric(card, metric)
+                    status, message = apply_rule(rule, bound, value, _metric(base, metric))
+                base_value = _metric(base, metric)
+                rows.append(
+                    CheckRow(
+                        model=model,
+                        metric=metric,
+                        rule=rule,
+                        bound=bound,
+                        value=None if value is _ABSENT else value,
+                        baseline=None if base_value is _ABSENT else base_value,
+                        status=status,
+                        message=message,
+                    )
+                )
+    return CheckReport(baseline, base_commit, rows)
