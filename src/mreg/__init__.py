@@ -7,28 +7,48 @@ Layer: the package root. It holds the version and re-exports the Python API
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ imports lazily
+    from mreg.api import (
+        AddResult,
+        Card,
+        MregError,
+        Run,
+        add,
+        checkout,
+        diff,
+        init,
+        list_models,
+        load_card,
+        log,
+        resolve,
+        status,
+        track,
+    )
 
 __version__ = "0.1.0"
 
-_API = {
+__all__ = [
+    "AddResult",
+    "Card",
+    "MregError",
+    "Run",
+    "__version__",
     "add",
-    "track",
-    "load_card",
-    "list_models",
-    "status",
     "checkout",
-    "init",
     "diff",
+    "init",
+    "list_models",
+    "load_card",
     "log",
     "resolve",
-    "Card",
-    "AddResult",
-    "Run",
-    "MregError",
-}
-
-__all__ = ["__version__", *sorted(_API)]
+    "status",
+    "track",
+]
+_API = frozenset(__all__) - {"__version__"}
 
 
 def __getattr__(name: str) -> Any:
@@ -37,3 +57,20 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     raise AttributeError(f"module 'mreg' has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    """The `mreg` module, keeping API names for the API.
+
+    Importing a submodule binds it on its package: loading `mreg.status` (the module) would
+    turn `mreg.status` (the function) into a module. Those bindings are dropped for API
+    names; the submodules stay importable by their dotted names (`from mreg.status import`).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _API and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -23,9 +23,9 @@ from typing import Any
 from mreg import project as project_mod
 from mreg import registry
 from mreg.card import Card
-from mreg.checkout import CheckoutResult, checkout_card
+from mreg.checkout import CheckoutResult, checkout_card, raise_for
 from mreg.diff import Row
-from mreg.errors import InvalidArgument, MregError, WorktreeConflict
+from mreg.errors import InvalidArgument, MregError
 from mreg.history import LogEntry, Resolved
 from mreg.registry import AddResult, CardEntry
 from mreg.status import ModelStatus
@@ -133,21 +133,18 @@ def status(repo: str | Path | None = None) -> list[ModelStatus]:
 def checkout(
     names: list[str] | None = None, force: bool = False, repo: str | Path | None = None
 ) -> list[CheckoutResult]:
-    """Put artifacts in the work tree; raises WorktreeConflict if any was left alone."""
+    """Put artifacts in the work tree; raises WorktreeConflict if any was left alone,
+    InvalidCard (after checking out the others) if a card could not be read."""
+    broken: list[str] = []
     with _open(repo) as proj, proj.lock():
-        cards = (
-            [registry.load_card(proj, n) for n in names]
-            if names
-            else [e.card for e in registry.list_cards(proj) if e.card is not None]
-        )
+        if names:
+            cards = [registry.load_card(proj, n) for n in names]
+        else:
+            entries = registry.list_cards(proj)
+            cards = [e.card for e in entries if e.card is not None]
+            broken = [e.error or e.path for e in entries if e.card is None]
         results = [checkout_card(proj, c, force=force) for c in cards]
-    conflicts = [r for r in results if r.action == "conflict"]
-    if conflicts:
-        paths = ", ".join(p for r in conflicts for p in r.conflicts)
-        raise WorktreeConflict(
-            f"not overwritten, changes not in the cache: {paths}",
-            hint="mreg add them, or mreg checkout --force to discard the changes",
-        )
+    raise_for(results, broken)
     return results
 
 

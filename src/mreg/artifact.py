@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mreg.card import KIND_DIR, KIND_FILE
 from mreg.errors import InvalidPath
-from mreg.hashing import Entry, hash_file, manifest_bytes, oid_of_bytes
+from mreg.hashing import Entry, check_relpath, hash_file, manifest_bytes, oid_of_bytes
 from mreg.statecache import StateCache, now_ns
 from mreg.store import Store
 
@@ -65,6 +65,12 @@ def scan_dir(folder: Path, key_prefix: str, links_into: Path | None = None) -> l
         for entry in entries:
             sub = f"{rel}{entry.name}"
             shown = f"{key_prefix}/{sub}"
+            try:  # a name the manifest could not hold fails before anything is stored
+                check_relpath(sub, "file name")
+            except ValueError as exc:
+                raise InvalidPath(
+                    f"cannot record {shown!r}: {exc}", hint="rename that file"
+                ) from None
             if entry.is_symlink():
                 target = Path(entry.path).resolve()
                 if (

@@ -2,7 +2,9 @@
 
 Layer: core, above store/artifact. Every file is first written beside its destination
 under a temporary name and its digest checked; only then is it renamed into place, so a
-missing or corrupt blob leaves the work tree as it was. A work-tree file whose bytes are
+missing or corrupt blob leaves the work tree as it was. A folder is built whole beside
+its destination and swapped in by one atomic rename (on Linux), so an interrupted
+checkout leaves the old folder or the new one, never a mix. A work-tree file whose bytes are
 not in the cache is never replaced without `force`: nothing the cache cannot give back
 is destroyed.
 """
@@ -14,14 +16,22 @@ import errno
 import os
 import shutil
 import stat as stat_mod
-import uuid
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mreg.artifact import hash_artifact, scan_dir
 from mreg.card import KIND_DIR, Card
-from mreg.errors import BlobCorrupt, BlobMissing, InvalidPath, MregError, StorageError
-from mreg.fsutil import safe_join
+from mreg.errors import (
+    BlobCorrupt,
+    BlobMissing,
+    InvalidCard,
+    InvalidPath,
+    MregError,
+    StorageError,
+    WorktreeConflict,
+)
+from mreg.fsutil import remove_stale_temps, remove_stale_temps_in, safe_join, temp_beside
 from mreg.hashing import Entry, copy_hashing, hash_file, parse_manifest
 from mreg.project import Project
 from mreg.store import Store, storage_error
@@ -50,8 +60,24 @@ class CheckoutResult:
     conflicts: list[str] = field(default_factory=list)
 
 
+def raise_for(results: list[CheckoutResult], broken: list[str]) -> None:
+    """After checking out what could be: fail for cards that could not be read (their
+    errors in `broken`), then for conflicts left alone. Both are exit 3."""
+    if broken:
+        raise InvalidCard(
+            f"not checked out: {'; '.join(broken)}",
+            hint="fix or delete the card by hand, then run mreg checkout again",
+        )
+    conflicts = [p for r in results if r.action == "conflict" for p in r.conflicts]
+    if conflicts:
+        raise WorktreeConflict(
+            f"not overwritten, changes not in the cache: {', '.join(conflicts)}",
+            hint="mreg add them to keep them, or mreg checkout --force to discard them",
+        )
+
+
 def _tmp_beside(dest: Path) -> Path:
-    return dest.with_name(f".{dest.name}.mreg-{uuid.uuid4().hex[:12]}.tmp")
+    return temp_beside(dest, "mreg-")
 
 
 def _reflink(src: Path, tmp: Path) -> None:
@@ -73,6 +99,9 @@ def _place(store: Store, oid: str, dest: Path, links: list[str], executable: boo
         raise BlobMissing(f"blob {oid} is not in the cache")
     dest.parent.mkdir(parents=True, exist_ok=True)
     mode = (0o777 if executable else 0o666) & ~_umask()
+    if executable:
+        # A hard or symbolic link shares the blob's mode (read-only, not executable).
+        links = [k for k in links if k not in ("hardlink", "symlink")] or ["copy"]
     for kind in links:
         tmp = _tmp_beside(dest)
         try:
@@ -136,23 +165,32 @@ def _need_blobs(store: Store, card: Card) -> list[Entry] | None:
             if not store.has(e.oid):
                 raise BlobMissing(f"blob {e.oid} ({e.path}) is not in the cache")
         return entries
-    except MregError as exc:
-        exc.message = f"{card.name} v{card.version}: {exc.message}"
-        if exc.hint is None and isinstance(exc, BlobMissing):
+    except BlobMissing as exc:
+        if exc.hint is None:
             exc.hint = "mreg pull, or register the model again with mreg add"
         raise
 
 
 def checkout_card(project: Project, card: Card, force: bool = False) -> CheckoutResult:
-    """Make the work tree hold `card`'s artifact. Conflicts are reported, not raised."""
-    rel = card.artifact.path
-    dest = safe_join(project.root, rel, "artifact.path")
-    store = project.store
-    entries = _need_blobs(store, card)
-    exists = os.path.lexists(dest)
-    if entries is None:
-        return _checkout_file(project, card, dest, exists, force)
-    return _checkout_dir(project, card, entries, dest, exists, force)
+    """Make the work tree hold `card`'s artifact. Conflicts are reported, not raised;
+    errors (a missing or corrupt blob, an unsafe path) name the model and version."""
+    try:
+        rel = card.artifact.path
+        dest = safe_join(project.root, rel, "artifact.path", last_link_ok=True)
+        store = project.store
+        entries = _need_blobs(store, card)
+        # What a killed checkout left: its temp files must not count as changes.
+        remove_stale_temps(dest)
+        if dest.is_dir() and not dest.is_symlink():
+            remove_stale_temps_in(dest)
+        exists = os.path.lexists(dest)
+        if entries is None:
+            return _checkout_file(project, card, dest, exists, force)
+        return _checkout_dir(project, card, entries, dest, exists, force)
+    except MregError as exc:
+        exc.message = f"{card.name} v{card.version}: {exc.message}"
+        exc.args = (exc.message,)
+        raise
 
 
 def _checkout_file(
@@ -219,9 +257,12 @@ def _checkout_dir(
                 conflicts.append(f"{rel}/{path}")
         if conflicts and not force:
             return CheckoutResult(card.name, rel, "conflict", sorted(conflicts))
+    if _swap_in(store, project.config.link, entries, dest, have):
+        return CheckoutResult(card.name, rel, "updated" if exists else "created")
+    # No atomic exchange here (not Linux, or the folder is a mount point): in place.
     dest.mkdir(parents=True, exist_ok=True)
     for e in entries:
-        target = safe_join(dest, e.path, "manifest path")
+        target = safe_join(dest, e.path, "manifest path", last_link_ok=True)
         if have.get(e.path) == e.oid and _mode_ok(target, e.exec):
             continue
         if target.is_dir() and not target.is_symlink():
@@ -234,6 +275,80 @@ def _checkout_dir(
                 _remove(dest.joinpath(*f.split("/")))
     _prune_empty(dest)
     return CheckoutResult(card.name, rel, "updated" if exists else "created")
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2  # linux/fs.h
+# errnos of renameat2 that mean "not here": fall back to updating the folder in place.
+_NO_EXCHANGE = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBUSY, errno.EXDEV}
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE); False when
+    this system or file system cannot."""
+    import ctypes
+
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in _NO_EXCHANGE:
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _swap_in(
+    store: Store, links: list[str], entries: list[Entry], dest: Path, have: dict[str, str]
+) -> bool:
+    """Build the new folder beside dest, then swap it in with one atomic rename, so that
+    a kill leaves the old folder or the new one, never a mix. Files that stay the same
+    are hard-linked from the old folder. False (nothing changed) when the swap is not
+    possible here; the caller then updates the folder in place."""
+    if not sys.platform.startswith("linux") and os.path.lexists(dest):
+        return False
+    stage = temp_beside(dest, "mreg-")
+    try:
+        stage.mkdir(parents=True)
+        for e in entries:
+            target = safe_join(stage, e.path, "manifest path")
+            if have.get(e.path) == e.oid:
+                current = dest.joinpath(*e.path.split("/"))
+                if _mode_ok(current, e.exec):
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        os.link(current, target, follow_symlinks=False)
+                        continue
+                    except OSError:
+                        pass  # no hard links here: copy it from the cache
+            _place(store, e.oid, target, links, e.exec)
+        if not os.path.lexists(dest):
+            os.rename(stage, dest)
+            return True
+        if not _exchange(stage, dest):
+            _remove_quietly(stage)
+            return False
+    except OSError as exc:
+        _remove_quietly(stage)
+        raise storage_error(exc, dest) from None
+    except MregError as exc:  # name the file the user knows, not the temp folder
+        _remove_quietly(stage)
+        exc.message = exc.message.replace(str(stage), str(dest))
+        exc.args = (exc.message,)
+        raise
+    except BaseException:
+        _remove_quietly(stage)
+        raise
+    _remove_quietly(stage)  # the old folder, now
+    return True
+
+
+def _remove_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        _remove(path)
 
 
 def _mode_ok(path: Path, executable: bool) -> bool:
@@ -264,4 +379,4 @@ def _prune_empty(folder: Path) -> None:
                 os.rmdir(here)
 
 
-__all__ = ["CheckoutResult", "checkout_card", "scan_dir"]
+__all__ = ["CheckoutResult", "checkout_card", "raise_for", "scan_dir"]

@@ -104,3 +104,42 @@ class BlobMissing(IntegrityError):
 
 class BlobCorrupt(IntegrityError):
     code = "blob-corrupt"
+
+
+class RemoteNotConfigured(MregError):
+    """No remote of that name, or no default remote (a config problem: exit 3)."""
+
+    code = "remote-not-configured"
+
+
+class BackendMissing(MregError):
+    """The fsspec backend for a remote's URL scheme is not installed (exit 3)."""
+
+    code = "backend-missing"
+
+
+class RemoteError(MregError):
+    """Trouble talking to a remote: unreachable, refused, not found there (exit 5)."""
+
+    code = "remote-error"
+    exit_code = EXIT_REMOTE
+
+
+class RemoteUnreachable(RemoteError):
+    code = "remote-unreachable"
+
+
+class RemoteAuthError(RemoteError):
+    code = "remote-auth"
+
+
+class RemoteNotFound(RemoteError):
+    """The bucket, container or folder of a remote, or a blob on it, does not exist."""
+
+    code = "remote-not-found"
+
+
+class BareRepository(MregError):
+    """A bare repository has no work tree: hooks and checkouts belong in a clone (exit 3)."""
+
+    code = "bare-repository"

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import uuid
 from pathlib import Path
 
@@ -17,7 +19,8 @@ def atomic_write(path: Path, data: bytes, fsync: bool = True) -> None:
     """Write data to a temp file in path's folder, fsync it, then rename over path."""
     from mreg.store import storage_error
 
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    tmp = temp_beside(path)
+    remove_stale_temps(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "xb") as f:
@@ -34,6 +37,66 @@ def atomic_write(path: Path, data: bytes, fsync: bool = True) -> None:
         raise storage_error(exc, path) from None
     if fsync:
         fsync_dir(path.parent)
+
+
+# A temp file (or folder) beside its destination: `.NAME.[mreg-]PID-HEX.tmp`. The pid lets
+# a later run tell what a writer that died (SIGKILL, power cut) left from what a live one
+# is still writing; the leading dot keeps it out of globs.
+_TEMP_RE = re.compile(r"^\..+\.(?:mreg-)?([0-9]+)-[0-9a-f]{8,32}\.tmp\Z")
+
+
+def temp_beside(path: Path, tag: str = "") -> Path:
+    """A fresh temp name in path's folder, recognisable by `remove_stale_temps`."""
+    return path.with_name(f".{path.name}.{tag}{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
+
+
+def _writer_alive(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # on Windows, os.kill would end the process
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, another user's
+        return True
+    return True
+
+
+def _stale_temp(name: str) -> bool:
+    m = _TEMP_RE.match(name)
+    return m is not None and not _writer_alive(int(m.group(1)))
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Remove the temp files beside path that writers which died left behind."""
+    prefix = f".{path.name}."
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(prefix) and _stale_temp(name):
+            _remove(path.parent / name)
+
+
+def remove_stale_temps_in(folder: Path) -> None:
+    """Remove dead writers' temp files anywhere below folder (symlinks not followed)."""
+    for here, dirs, files in os.walk(folder):
+        for name in files:
+            if _stale_temp(name):
+                _remove(Path(here) / name)
+        for name in list(dirs):
+            if _stale_temp(name):
+                _remove(Path(here) / name)
+                dirs.remove(name)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -55,11 +118,13 @@ def is_within(path: Path, root: Path) -> bool:
         return False
 
 
-def safe_join(root: Path, relpath: str, what: str = "path") -> Path:
+def safe_join(root: Path, relpath: str, what: str = "path", last_link_ok: bool = False) -> Path:
     """root/relpath for an untrusted relative path that must stay inside root.
 
     Refuses absolute paths, `..`, and any existing symlink on the way that leads
-    outside root (the final component may be a link only if it stays inside).
+    outside root. The final component may be a link only if it stays inside, unless
+    `last_link_ok`: for callers that replace it by a rename (which replaces the link,
+    not what it points to), such as checkout replacing a link into a shared cache.
     """
     from mreg.hashing import check_relpath
 
@@ -70,6 +135,6 @@ def safe_join(root: Path, relpath: str, what: str = "path") -> Path:
     root = root.resolve()
     target = root.joinpath(*relpath.split("/"))
     # Resolve what exists of the path: a symlinked folder on the way must not escape.
-    if not is_within(target.resolve(), root):
+    if not is_within((target.parent if last_link_ok else target).resolve(), root):
         raise InvalidPath(f"{what} {relpath!r} leads outside the repository through a symlink")
     return target

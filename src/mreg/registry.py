@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,8 @@ from mreg import card as card_mod
 from mreg.artifact import Progress, hash_artifact
 from mreg.card import Artifact, Card, Registered
 from mreg.errors import InvalidArgument, InvalidCard, InvalidPath, ModelNotFound, MregError
-from mreg.fsutil import atomic_write, is_within
-from mreg.hashing import short
+from mreg.fsutil import atomic_write, is_within, remove_stale_temps, remove_stale_temps_in
+from mreg.hashing import check_relpath, short
 from mreg.names import check_name
 from mreg.project import MREG_DIR, Project
 
@@ -219,6 +220,10 @@ def resolve_artifact_path(project: Project, path: Path, what: str = "PATH") -> t
     rel = absolute.relative_to(root).as_posix()
     if rel == ".":
         raise InvalidPath(f"{what} {path} is the whole repository")
+    try:
+        check_relpath(rel, what)  # what a card may hold, or it could not be read back
+    except ValueError as exc:
+        raise InvalidPath(str(exc), hint="rename it") from None
     first = rel.split("/")[0]
     if first in (MREG_DIR, ".git"):
         raise InvalidPath(f"{what} {path} is inside {first}/", hint="keep models outside .mreg/")
@@ -257,6 +262,7 @@ def _add_to_gitignore(project: Project, rel: str) -> bool:
     """Append `/rel` to the work tree's .gitignore unless already there."""
     path = project.root / ".gitignore"
     line = "/" + rel
+    remove_stale_temps(path)  # an interrupted rewrite's temp file, even if none is due now
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -311,7 +317,8 @@ def add(
             try:
                 old = read_card(project, card_path, name)
             except InvalidCard as exc:
-                exc.hint = "fix or delete the card by hand; mreg will not overwrite it"
+                if exc.hint is None:  # keep "upgrade mreg" for a newer schema
+                    exc.hint = "fix or delete the card by hand; mreg will not overwrite it"
                 raise
         for other in project_cards_claiming(project, name, rel):
             raise InvalidPath(
@@ -321,11 +328,19 @@ def add(
         if project.git.tracked_under(rel):
             raise InvalidPath(
                 f"{rel} is tracked by git; mreg keeps model bytes out of git",
-                hint=f"git rm -r --cached {rel}",
+                hint=f"git rm {'-r ' if absolute.is_dir() else ''}--cached {shlex.quote(rel)}",
             )
         dirty = project.git.is_dirty(exclude=(".mreg/models", ".gitignore"))
         head = project.git.head_commit()
-        info = hash_artifact(absolute, rel, project.state, project.store, progress)
+        # Lineage first: a bad --data must fail before the artifact goes into the cache.
+        data_entries = _data_entries(project, data) if data else None
+        if absolute.is_dir() and not absolute.is_symlink():
+            # A killed checkout's temp files are not part of the model.
+            remove_stale_temps_in(absolute)
+        # A folder checked out with cache.link: symlink holds links into the cache.
+        info = hash_artifact(
+            absolute, rel, project.state, project.store, progress, project.store.root.resolve()
+        )
 
         new = _next_card(old, name, rel, info)
         if description is not None:
@@ -336,8 +351,8 @@ def add(
             new.metrics = deep_merge(new.metrics, metrics)
         if labels:
             new.labels = deep_merge(new.labels, labels)
-        if data:
-            new.data = _data_entries(project, data)
+        if data_entries is not None:
+            new.data = data_entries
         fw = framework or (None if new.framework else guess_framework(absolute))
         if fw:
             new.framework = framework_info(fw)
@@ -364,13 +379,21 @@ def add(
                 commit=head,
                 dirty=dirty,
             )
-            atomic_write(card_path, card_mod.dump(new).encode("utf-8"))
+            text = card_mod.dump(new)
+            try:  # never write a card that mreg would then refuse to read
+                card_mod.loads(text, source=project.relpath(card_path), expected_name=name)
+            except InvalidCard as exc:
+                raise InvalidArgument(
+                    f"not registered, the card would be unreadable: {exc.message}",
+                    hint="flatten deeply nested params or metrics, or shorten long lists",
+                ) from None
+            atomic_write(card_path, text.encode("utf-8"))
         ignored = _add_to_gitignore(project, rel)
         card_rel = project.relpath(card_path)
         to_commit = [card_rel]
         if ignored or project.git.path_states([".gitignore"]):
             to_commit.append(".gitignore")
-        for setup in (".mreg/config.yaml", ".mreg/.gitignore"):
+        for setup in (".mreg/config.yaml", ".mreg/.gitignore", ".mreg/models/.gitkeep"):
             if project.git.path_states([setup]).get(setup) == "new":
                 to_commit.append(setup)
         result = AddResult(

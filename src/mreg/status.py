@@ -32,6 +32,7 @@ class ModelStatus:
     cache: str | None = None
     card: str = "unchanged"
     error: str | None = None
+    remote: str | None = None  # with status(remote=True): ok | missing | partial
 
 
 def cache_state(store: Store, card: Card) -> str:
@@ -51,7 +52,7 @@ def cache_state(store: Store, card: Card) -> str:
 def worktree_state(project: Project, card: Card) -> str:
     """'ok' when the work-tree artifact hashes to the card's oid, else modified/missing."""
     try:
-        path = safe_join(project.root, card.artifact.path, "artifact.path")
+        path = safe_join(project.root, card.artifact.path, "artifact.path", last_link_ok=True)
     except MregError:
         return "invalid-path"
     if not os.path.lexists(path):
@@ -65,8 +66,14 @@ def worktree_state(project: Project, card: Card) -> str:
     return "ok" if info.oid == card.artifact.oid else "modified"
 
 
-def status(project: Project) -> list[ModelStatus]:
-    """The state of every model in the work tree (broken cards included, with error)."""
+def status(
+    project: Project, remote: bool = False, remote_name: str | None = None
+) -> list[ModelStatus]:
+    """The state of every model in the work tree (broken cards included, with error).
+
+    With remote, also whether each model's blobs are on the remote (default: the
+    default remote), found with one listing of it.
+    """
     entries = list_cards(project)
     states = project.git.path_states([".mreg/models"]) if entries else {}
     out = []
@@ -82,4 +89,12 @@ def status(project: Project) -> list[ModelStatus]:
             st.worktree = worktree_state(project, c)
             st.cache = cache_state(project.store, c)
         out.append(st)
+    if remote or remote_name is not None:
+        from mreg.transfer import remote_states
+
+        cards = [e.card for e in entries if e.card is not None]
+        states_on_remote = remote_states(project, cards, remote_name) if cards else {}
+        for st in out:
+            if st.error is None:
+                st.remote = states_on_remote.get(st.name)
     return out

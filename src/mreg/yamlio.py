@@ -20,6 +20,24 @@ class YamlError(ValueError):
     """Raised for YAML that is malformed or refused; the caller adds which file it was."""
 
 
+# YAML 1.1 wants a dot and a signed exponent (`1.0e-3`); people write `lr=1e-3`, which
+# YAML 1.2 and JSON read as a float. Loader and dumper share the rule, so that the string
+# "1e-3" is quoted when written and every value reads back as it was.
+_EXP_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
+
+
+def _resolvers(base: Any) -> dict[Any, list[tuple[str, Any]]]:
+    """The base class's implicit resolvers, minus timestamps, plus exponent floats."""
+    # Timestamps stay strings: `at: 2026-11-27T16:02:11Z` reads back as written.
+    out = {
+        ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for ch, resolvers in base.yaml_implicit_resolvers.items()
+    }
+    for ch in "-+.0123456789":
+        out.setdefault(ch, []).append(("tag:yaml.org,2002:float", _EXP_FLOAT))
+    return out
+
+
 def _loader_class() -> Any:
     import yaml
 
@@ -28,11 +46,7 @@ def _loader_class() -> Any:
     class Loader(base):  # type: ignore[misc,valid-type]
         pass
 
-    # Timestamps stay strings: `at: 2026-11-27T16:02:11Z` reads back as written.
-    Loader.yaml_implicit_resolvers = {
-        ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for ch, resolvers in base.yaml_implicit_resolvers.items()
-    }
+    Loader.yaml_implicit_resolvers = _resolvers(base)
 
     def construct_mapping(loader: Any, node: Any, deep: bool = False) -> dict[Any, Any]:
         loader.flatten_mapping(node)
@@ -104,6 +118,10 @@ def load(text: str | bytes) -> Any:
         raise YamlError(" ".join(str(exc).split())) from None
     except RecursionError:
         raise YamlError(f"nesting deeper than {MAX_DEPTH} levels") from None
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError) as exc:
+        # PyYAML's constructors raise these for a value its tag cannot hold: `!!int zz`,
+        # `!!bool x`, `!!timestamp x`, `!!map [1]`, an integer of more than 4300 digits.
+        raise YamlError(f"a value cannot be read: {type(exc).__name__}: {exc}") from None
 
 
 def _dumper_class() -> Any:
@@ -114,10 +132,7 @@ def _dumper_class() -> Any:
     class Dumper(base):  # type: ignore[misc,valid-type]
         pass
 
-    Dumper.yaml_implicit_resolvers = {
-        ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for ch, resolvers in base.yaml_implicit_resolvers.items()
-    }
+    Dumper.yaml_implicit_resolvers = _resolvers(base)
     return Dumper
 
 

@@ -10,7 +10,6 @@ import typer
 
 from mreg.cli import render
 from mreg.cli.options import parse_pairs, read_mapping_file
-from mreg.errors import WorktreeConflict
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (see docs/scripting.md).")]
 MdOpt = Annotated[bool, typer.Option("--md", help="Print a GitHub markdown table.")]
@@ -67,7 +66,9 @@ def add_cmd(
         list[str] | None,
         typer.Option("--data", help="Lineage: [ROLE=]PATH|URI; local paths are hashed."),
     ] = None,
-    description: Annotated[str | None, typer.Option("--description", "-d")] = None,
+    description: Annotated[
+        str | None, typer.Option("--description", "-d", help="What the model is, in a line.")
+    ] = None,
     label: Annotated[
         list[str] | None, typer.Option("--label", "-l", help="A label KEY=VALUE (repeatable).")
     ] = None,
@@ -100,12 +101,13 @@ def add_cmd(
       mreg add vision/resnet50 checkpoints/ --framework pytorch --commit
     """
     render.STATE.json = json
-    from mreg.registry import add
+    from mreg.registry import add, deep_merge
 
-    params = read_mapping_file(params_file, "--params")
-    params.update(parse_pairs(param, "--param"))
-    metrics = read_mapping_file(metrics_file, "--metrics")
-    metrics.update(parse_pairs(metric, "--metric"))
+    # k=v options go on top of the file, nested into it (-p optimizer.lr=1e-3).
+    params = deep_merge(read_mapping_file(params_file, "--params"), parse_pairs(param, "--param"))
+    metrics = deep_merge(
+        read_mapping_file(metrics_file, "--metrics"), parse_pairs(metric, "--metric")
+    )
     labels = parse_pairs(label, "--label")
     with _project() as proj:
         result = add(
@@ -266,7 +268,14 @@ def show_cmd(
         render.out(dump(card).rstrip("\n"))
 
 
-def status_cmd(json: JsonOpt = False, md: MdOpt = False) -> None:
+def status_cmd(
+    json: JsonOpt = False,
+    md: MdOpt = False,
+    remote: Annotated[
+        bool,
+        typer.Option("--remote", help="Also check whether the blobs are on the default remote."),
+    ] = False,
+) -> None:
     """Compare each model's work-tree artifact, cache and card (against HEAD).
 
     Work tree: ok, modified or missing. Cache: ok, missing or partial (a folder with
@@ -276,12 +285,13 @@ def status_cmd(json: JsonOpt = False, md: MdOpt = False) -> None:
     Examples:
       mreg status
       mreg status --json
+      mreg status --remote
     """
     render.STATE.json = json
     from mreg.status import status
 
     with _project() as proj:
-        rows = status(proj)
+        rows = status(proj, remote=remote)
     if json:
         render.emit_json(
             {
@@ -296,6 +306,7 @@ def status_cmd(json: JsonOpt = False, md: MdOpt = False) -> None:
                         "cache": s.cache,
                         "card": s.card,
                         "error": s.error,
+                        **({"remote": s.remote} if remote else {}),
                     }
                     for s in rows
                 ]
@@ -308,12 +319,15 @@ def status_cmd(json: JsonOpt = False, md: MdOpt = False) -> None:
     table_rows = []
     for s in rows:
         if s.error:
-            table_rows.append([s.name, "-", "broken", "-", s.card, s.error])
+            row = [s.name, "-", "broken", "-", s.card, s.error]
         else:
-            table_rows.append(
-                [s.name, f"v{s.version}", s.worktree or "-", s.cache or "-", s.card, s.path or ""]
-            )
+            row = [s.name, f"v{s.version}", s.worktree or "-", s.cache or "-", s.card, s.path or ""]
+        if remote:
+            row.insert(4, s.remote or "-")
+        table_rows.append(row)
     cols = ["Model", "Version", "Work tree", "Cache", "Card", "Path"]
+    if remote:
+        cols.insert(4, "Remote")
     (render.markdown_table if md else render.table)(cols, table_rows)
 
 
@@ -341,17 +355,19 @@ def checkout_cmd(
       mreg checkout churn --force
     """
     render.STATE.json = json
-    from mreg.checkout import checkout_card
+    from mreg.checkout import checkout_card, raise_for
     from mreg.refs import resolve_card
     from mreg.registry import list_cards
 
+    broken: list[str] = []
     with _project() as proj, proj.lock():
         if refs:
             cards = [resolve_card(proj, r) for r in refs]
         else:
-            cards = [e.card for e in list_cards(proj) if e.card is not None]
+            entries = list_cards(proj)
+            cards = [e.card for e in entries if e.card is not None]
+            broken = [e.error or e.path for e in entries if e.card is None]
         results = [checkout_card(proj, c, force=force) for c in cards]
-    conflicts = [r for r in results if r.action == "conflict"]
     if json:
         render.emit_json(
             {
@@ -365,12 +381,7 @@ def checkout_cmd(
         for r in results:
             if r.action in ("created", "updated"):
                 render.note(f"{r.action} {r.path} ({r.name})")
-    if conflicts:
-        paths = ", ".join(p for r in conflicts for p in r.conflicts)
-        raise WorktreeConflict(
-            f"not overwritten, changes not in the cache: {paths}",
-            hint="mreg add them to keep them, or mreg checkout --force to discard them",
-        )
+    raise_for(results, broken)
 
 
 COMMANDS: list[tuple[str, Callable[..., None]]] = [

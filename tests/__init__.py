@@ -1,0 +1,1 @@
+"""The mreg test suite."""

@@ -1,0 +1,166 @@
+"""Helpers shared by the tests: git, the CLI runner, the console script, file snapshots."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+ZERO_OID = "sha256:" + "0" * 64
+
+
+def git(root: Path, *args: str) -> str:
+    """Run git in root; return its stdout (raises CalledProcessError on failure)."""
+    done = subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True, encoding="utf-8"
+    )
+    return done.stdout
+
+
+def sha(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def write(path: Path, data: bytes | str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    path.write_bytes(data)
+    return path
+
+
+def blob_path(root: Path, oid: str) -> Path:
+    """Where a blob lives in the default cache of the repository at root."""
+    hexdigest = oid.split(":", 1)[1]
+    return root / ".mreg" / "cache" / "sha256" / hexdigest[:2] / hexdigest[2:]
+
+
+def cache_blobs(root: Path) -> list[Path]:
+    base = root / ".mreg" / "cache" / "sha256"
+    return sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []
+
+
+def partial_leftovers(root: Path) -> list[Path]:
+    """Temp files left under .mreg/cache/partial (there must never be any)."""
+    base = root / ".mreg" / "cache" / "partial"
+    return sorted(base.iterdir()) if base.is_dir() else []
+
+
+def snapshot(root: Path) -> dict[str, tuple[str, int]]:
+    """Every file below root (but .git/): relative path -> (digest, mode)."""
+    out: dict[str, tuple[str, int]] = {}
+    for here, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in files:
+            p = Path(here) / name
+            if p.is_symlink():
+                out[p.relative_to(root).as_posix()] = ("link:" + os.readlink(p), 0)
+            else:
+                st = p.stat()
+                out[p.relative_to(root).as_posix()] = (sha(p.read_bytes()), st.st_mode)
+    return out
+
+
+def card_yaml(
+    name: str = "churn",
+    path: str = "out/model.pkl",
+    oid: str = ZERO_OID,
+    kind: str = "file",
+    version: int = 1,
+    schema: int = 1,
+) -> str:
+    """A minimal valid card as text (for cards written by hand in tests)."""
+    return (
+        f"schema: {schema}\n"
+        f"name: {name}\n"
+        f"version: {version}\n"
+        "artifact:\n"
+        f"  path: {path}\n"
+        f"  oid: '{oid}'\n"
+        f"  kind: {kind}\n"
+        "  size: 0\n"
+        "  files: 1\n"
+    )
+
+
+@dataclass
+class CliResult:
+    """Exit code, stdout and stderr of one mreg run, kept apart."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> Any:
+        """stdout parsed as the one JSON document a --json command prints."""
+        return json.loads(self.stdout)
+
+    @property
+    def error_json(self) -> Any:
+        """stderr parsed as the JSON error object of a failed --json command."""
+        return json.loads(self.stderr)
+
+    @property
+    def lines(self) -> list[str]:
+        return self.stderr.splitlines()
+
+
+class Cli:
+    """Invoke `mreg.cli.app.app` in-process; stdout and stderr come back separately."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None) -> CliResult:
+        from mreg.cli import render
+        from mreg.cli.app import app
+
+        # The render state is per process; a fresh process starts clean, so do we.
+        render.STATE.json = False
+        render.STATE.debug = False
+        cwd = os.getcwd()  # -C changes the folder of this very process
+        try:
+            result = self.runner.invoke(app, list(args), input=input)
+        finally:
+            os.chdir(cwd)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+def mreg_script() -> Path:
+    """The installed `mreg` console script of the interpreter running the tests."""
+    return Path(sys.executable).parent / "mreg"
+
+
+def run_mreg(cwd: Path, *args: str, python_flags: tuple[str, ...] = ()) -> CliResult:
+    """Run the installed console script through a subprocess."""
+    cmd = [str(mreg_script()), *args]
+    if python_flags:
+        cmd = [sys.executable, *python_flags, *cmd]
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, encoding="utf-8")
+    return CliResult(done.returncode, done.stdout, done.stderr)
+
+
+def assert_error(result: CliResult, exit_code: int, message: str, hint: str | None = None) -> None:
+    """A one-line `mreg: error: ...` (containing message) plus an optional hint line."""
+    assert result.exit_code == exit_code, (result.exit_code, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.lines
+    assert lines, "no error message on stderr"
+    assert lines[0].startswith("mreg: error: "), lines
+    assert message in lines[0], (message, lines[0])
+    if hint is None:
+        assert len(lines) <= 2, lines
+    else:
+        assert len(lines) == 2, lines
+        assert lines[1].startswith("hint: "), lines
+        assert hint in lines[1], (hint, lines[1])
