@@ -34,9 +34,14 @@ class Row:
 
     @property
     def change(self) -> float | int | None:
-        """new - old when both are real numbers (never for artifacts)."""
+        """new - old when both are real numbers (never for artifacts); None when that
+        difference is no finite number (1e308 - -1e308, or an int too big for a float)."""
         if self.kind != "artifact" and is_number(self.old) and is_number(self.new):
-            return self.new - self.old  # type: ignore[no-any-return,unused-ignore]
+            try:
+                change = self.new - self.old
+            except OverflowError:
+                return None
+            return change if is_number(change) else None
         return None
 
     @property
@@ -44,7 +49,11 @@ class Row:
         change = self.change
         if change is None or self.old == 0:
             return None
-        return change / abs(self.old)
+        try:
+            rel = change / abs(self.old)
+        except OverflowError:
+            return None
+        return rel if is_number(rel) else None
 
 
 def _data_map(card: Card) -> dict[str, Any]:
@@ -69,8 +78,13 @@ def _sections(card: Card) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _same(a: Any, b: Any) -> bool:
-    # 1 == 1.0 == True in Python; a change of type is a change.
-    return (type(a) is type(b) and a == b) or (a != a and b != b)  # NaN equals NaN here
+    # 1 == 1.0 == True in Python; a change of type is a change. NaN equals NaN here, also
+    # inside a list (two parses of one card give two different NaN objects).
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b) or (a != a and b != b)
 
 
 def diff_cards(old: dict[str, Card | str], new: dict[str, Card | str]) -> list[Row]:
@@ -93,9 +107,9 @@ def diff_cards(old: dict[str, Card | str], new: dict[str, Card | str]) -> list[R
             b = b if isinstance(b, Card) else None
             if a is None and b is None:
                 continue
-        if a is None and b is not None:
+        if name not in old and b is not None:
             rows.append(Row(name, "model", "", None, f"v{b.version}", "added"))
-        elif b is None and a is not None:
+        elif name not in new and a is not None:
             rows.append(Row(name, "model", "", f"v{a.version}", None, "removed"))
         sa = dict(_sections(a)) if a is not None else {}
         sb = dict(_sections(b)) if b is not None else {}
@@ -119,11 +133,17 @@ def changed(rows: list[Row]) -> list[Row]:
     return [r for r in rows if r.status != "unchanged"]
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A value strict JSON can hold: NaN and infinities become the strings "NaN",
+    "Infinity", "-Infinity" (also inside lists and mappings)."""
     if isinstance(value, float) and value != value:
         return "NaN"
     if isinstance(value, float) and value in (float("inf"), float("-inf")):
         return "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
     return value
 
 
@@ -132,7 +152,7 @@ def to_json(rows: list[Row]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for r in rows:
         model = out.setdefault(r.model, {})
-        entry: dict[str, Any] = {"old": _jsonable(r.old), "new": _jsonable(r.new)}
+        entry: dict[str, Any] = {"old": jsonable(r.old), "new": jsonable(r.new)}
         if r.change is not None:
             entry["diff"] = r.change
         if r.kind == "model":
@@ -146,7 +166,9 @@ def to_json(rows: list[Row]) -> dict[str, Any]:
 
 def fmt_number(value: Any, precision: int) -> str:
     """Round like `dvc metrics diff --precision`: digits after the point, zeros trimmed."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if not isinstance(value, (int, float)):
         return "-" if value is None else str(value)
     if isinstance(value, int):
         return str(value)

@@ -7,7 +7,6 @@ once per command.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 from mreg import card as card_mod
@@ -21,7 +20,8 @@ from mreg.refs import Ref
 from mreg.tags import current_stages, stage_events, version_tag, version_tags
 
 MODELS_DIR = ".mreg/models"
-UNSHALLOW_HINT = "the history or tags may be missing: git fetch --unshallow --tags"
+UNSHALLOW_FIX = "git fetch --unshallow --tags"
+UNSHALLOW_HINT = f"the history or tags may be missing: {UNSHALLOW_FIX}"
 
 
 def card_relpath(name: str) -> str:
@@ -71,6 +71,55 @@ def require_rev(project: Project, rev: str) -> str:
     return sha
 
 
+def _no_such_model(project: Project, name: str, where: str = "") -> ModelNotFound:
+    """The error for a model that does not exist, naming the models that do."""
+    known = [n for n, _ in registry.card_files(project)]
+    hint = f"models: {', '.join(known)}" if known else "register one with: mreg add NAME PATH"
+    return ModelNotFound(f"no model named {name!r}{where}", hint=hint)
+
+
+def require_model(project: Project, name: str) -> None:
+    """Refuse a model that is neither in the work tree nor in any commit."""
+    if project.card_path(name).exists():
+        return
+    if project.git.log_path(card_relpath(name), all_refs=True, limit=1):
+        return
+    raise _no_such_model(project, name)
+
+
+def _model_names(paths: list[str]) -> list[str]:
+    """Model names of the card files among `paths` (below MODELS_DIR)."""
+    out = []
+    for path in paths:
+        if path.endswith(".yaml") and not path.rsplit("/", 1)[-1].startswith("."):
+            out.append(path[len(MODELS_DIR) + 1 : -len(".yaml")])
+    return out
+
+
+class _Blobs:
+    """The blobs of `specs`, read in order a chunk at a time through one batched
+    `git cat-file` (GitRepo.read_blobs): a round trip per chunk, not one per blob."""
+
+    def __init__(self, project: Project, specs: list[str], chunk: int) -> None:
+        self._git = project.git
+        self._specs = list(dict.fromkeys(specs))
+        self._index = {s: i for i, s in enumerate(self._specs)}
+        self._done = 0
+        self._chunk = max(chunk, 1)
+        self._got: dict[str, bytes | None] = {}
+
+    def get(self, spec: str) -> bytes | None:
+        if spec not in self._got:
+            i = self._index.get(spec)
+            if i is None:
+                return self._git.read_blob(spec)
+            end = max(i + 1, self._done + self._chunk)
+            batch = self._specs[self._done : end]
+            self._got.update(zip(batch, self._git.read_blobs(batch), strict=True))
+            self._done = end
+        return self._got[spec]
+
+
 def _load(data: bytes, source: str, name: str) -> Card:
     return card_mod.loads(data, source=source, expected_name=name)
 
@@ -81,7 +130,7 @@ def card_at(project: Project, name: str, rev: str) -> Card:
     sha = require_rev(project, rev)
     data = project.git.read_blob(f"{sha}:{card_relpath(name)}")
     if data is None:
-        known = [p[len(MODELS_DIR) + 1 : -5] for p, _ in project.git.ls_tree(sha, MODELS_DIR)]
+        known = _model_names([p for p, _ in project.git.ls_tree(sha, MODELS_DIR)])
         raise ModelNotFound(
             f"no model named {name!r} at {rev}",
             hint=f"models at {rev}: {', '.join(known)}" if known else None,
@@ -96,46 +145,89 @@ def cards_at(project: Project, rev: str | None) -> dict[str, Card | str]:
         for entry in registry.list_cards(project):
             out[entry.name] = entry.card if entry.card is not None else str(entry.error)
         return out
+    return _cards_at_rev(project, rev, {})
+
+
+def _cards_at_rev(
+    project: Project, rev: str, parsed: dict[tuple[str, str], Card]
+) -> dict[str, Card | str]:
+    """cards_at for a revision. `parsed` maps (blob sha, name) to the card already read
+    from that blob, so that the two sides of a diff read and parse the files they share
+    once (the cards are not changed by anyone who reads them)."""
     sha = require_rev(project, rev)
+    rows = []
     for path, blob in project.git.ls_tree(sha, MODELS_DIR):
-        if not path.endswith(".yaml") or path.rsplit("/", 1)[-1].startswith("."):
-            continue
-        name = path[len(MODELS_DIR) + 1 : -len(".yaml")]
-        data = project.git.read_blob(blob)
-        try:
-            out[name] = _load(data or b"", f"{path} at {rev}", name)
-        except MregError as exc:
-            out[name] = exc.message
+        names = _model_names([path])
+        if names:
+            rows.append((path, blob, names[0]))
+    need = list(dict.fromkeys(blob for _, blob, name in rows if (blob, name) not in parsed))
+    data_of = dict(zip(need, project.git.read_blobs(need), strict=True))
+    out: dict[str, Card | str] = {}
+    for path, blob, name in rows:
+        card = parsed.get((blob, name))
+        if card is None:
+            try:
+                card = _load(data_of[blob] or b"", f"{path} at {rev}", name)
+            except MregError as exc:
+                out[name] = exc.message
+                continue
+            parsed[(blob, name)] = card
+        out[name] = card
     return out
 
 
 def log(
     project: Project, name: str, limit: int | None = None, all_refs: bool = False
 ) -> list[LogEntry]:
-    """Every commit that changed the card, newest first, with tags and stages beside."""
+    """Every commit that changed the card, newest first, with tags and stages beside.
+
+    Merged branches are followed (two branches that each made a version both show); a
+    merge that kept its first parent's card changed nothing and is left out. An entry
+    is a metadata-only update when its first parent's card had the same version.
+    """
     check_name(name)
     path = card_relpath(name)
     commits = project.git.log_path(path, all_refs=all_refs)
     if not commits:
-        if not project.card_path(name).exists():
-            raise ModelNotFound(f"no model named {name!r} in the history", hint="mreg ls")
+        require_model(project, name)
         return []
-    entries = []
+    specs = []
     for c in commits:
+        specs.append(f"{c.sha}:{path}")
+        if c.parents:
+            specs.append(f"{c.parents[0]}:{path}")
+    # Read in batches; with a limit, a little more than it needs (merges may be skipped).
+    blobs = _Blobs(project, specs, len(specs) if limit is None else 2 * limit + 16)
+    parsed: dict[bytes, Card | str] = {}
+
+    def load(data: bytes, sha: str) -> Card | str:
+        if data not in parsed:
+            try:
+                parsed[data] = _load(data, f"{path} at {sha[:12]}", name)
+            except MregError as exc:
+                parsed[data] = exc.message
+        return parsed[data]
+
+    entries: list[LogEntry] = []
+    for c in commits:
+        if limit is not None and len(entries) >= limit:
+            break
+        data = blobs.get(f"{c.sha}:{path}")
+        before = blobs.get(f"{c.parents[0]}:{path}") if c.parents else None
+        if len(c.parents) > 1 and data == before:
+            continue  # a merge that kept the card of its first parent
         entry = LogEntry(commit=c)
-        data = project.git.read_blob(f"{c.sha}:{path}")
         if data is None:
             entry.deleted = True
         else:
-            try:
-                entry.card = _load(data, f"{path} at {c.sha[:12]}", name)
-            except MregError as exc:
-                entry.error = exc.message
+            got = load(data, c.sha)
+            if isinstance(got, str):
+                entry.error = got
+            else:
+                entry.card = got
+                prev = load(before, c.parents[0]) if before is not None else None
+                entry.metadata_only = isinstance(prev, Card) and prev.version == got.version
         entries.append(entry)
-    # Same version as the commit before it: a metadata-only update.
-    for newer, older in itertools.pairwise(entries):
-        if newer.card and older.card and newer.card.version == older.card.version:
-            newer.metadata_only = True
     tags = list_tags(project)
     by_commit: dict[str, list[str]] = {}
     for t in tags:
@@ -147,7 +239,7 @@ def log(
     for e in entries:
         e.tags = sorted(t for t in by_commit.get(e.commit.sha, []) if t.startswith(f"{name}@"))
         e.stages = sorted(stage_by_commit.get(e.commit.sha, []))
-    return entries[:limit] if limit else entries
+    return entries
 
 
 def find_version(project: Project, name: str, version: int) -> tuple[str, Card]:
@@ -179,8 +271,8 @@ def find_version(project: Project, name: str, version: int) -> tuple[str, Card]:
             seen_versions.add(card.version)
             if card.version == version:
                 return c.sha, card
-    if not seen_versions and not project.card_path(name).exists():
-        raise ModelNotFound(f"no model named {name!r}", hint="mreg ls")
+    if not seen_versions:
+        require_model(project, name)
     known = ", ".join(f"v{v}" for v in sorted(seen_versions)) or "none committed"
     hint = UNSHALLOW_HINT if project.git.is_shallow() else f"versions of {name}: {known}"
     raise ModelNotFound(f"{name} has no committed version {version}", hint=hint)
@@ -202,10 +294,12 @@ def resolve(project: Project, ref: Ref) -> Resolved:
             stages = sorted({s for (_, s) in live})
             if stages:
                 hint = f"stages of {ref.name}: {', '.join(stages)}"
-            elif project.git.is_shallow() or not list_tags(project):
-                hint = UNSHALLOW_HINT
             else:
-                hint = f"assign one: mreg promote {ref.name}@vN {ref.stage}"
+                require_model(project, ref.name)
+                hint = (
+                    f"assign one: mreg promote {ref.name}@vN {ref.stage}; "
+                    f"or, if the tags were not fetched: {UNSHALLOW_FIX}"
+                )
             raise ModelNotFound(f"{ref.name} has no version in stage {ref.stage!r}", hint=hint)
         data = project.git.read_blob(f"{ev.commit}:{card_relpath(ref.name)}")
         if data is None:
@@ -254,7 +348,16 @@ class Comparison:
 
 
 def _is_model_ref(text: str) -> bool:
-    return "@" in text or "#" in text
+    """`churn@v3`, `churn@main`, `churn#production`: a model ref. A git revision may hold
+    an `@` too (`HEAD@{1}`, `main@{upstream}`, `@`); those stay revisions."""
+    if "#" in text:
+        return True
+    name, at, rest = text.partition("@")
+    if not at or rest.startswith("{"):
+        return False
+    from mreg.names import NAME_RE
+
+    return bool(NAME_RE.match(name))
 
 
 def compare(
@@ -277,14 +380,22 @@ def compare(
             hint="two revisions (mreg diff main HEAD) or two refs (mreg diff churn@v1 churn@v2)",
         )
     rev_a = a or "HEAD"
+    parsed: dict[tuple[str, str], Card] = {}
     if rev_a == "HEAD" and project.git.head_commit() is None:
         old = {}  # no commits yet: everything in the work tree is new
     else:
-        old = cards_at(project, rev_a)
-    new = cards_at(project, b)
+        old = _cards_at_rev(project, rev_a, parsed)
+    new = _cards_at_rev(project, b, parsed) if b is not None else cards_at(project, None)
     if names:
         for n in names:
             check_name(n)
+        missing = [n for n in names if n not in old and n not in new]
+        if missing:
+            known = sorted(set(old) | set(new))
+            raise ModelNotFound(
+                f"no model named {missing[0]!r} at {rev_a} or {b or 'the work tree'}",
+                hint=f"models: {', '.join(known)}" if known else None,
+            )
         old = {k: v for k, v in old.items() if k in names}
         new = {k: v for k, v in new.items() if k in names}
     return Comparison(rev_a, b or "workspace", old, new)

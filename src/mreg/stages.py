@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mreg.errors import GitError, InvalidArgument, ModelNotFound
-from mreg.history import card_relpath, find_version, list_tags, resolve
+from mreg.history import card_relpath, find_version, list_tags, require_model, resolve
 from mreg.names import check_name, check_stage
 from mreg.project import Project
 from mreg.refs import parse_ref
@@ -49,8 +49,10 @@ def _committed_version(project: Project, text: str) -> tuple[str, int, str]:
 
 def tag_version(project: Project, text: str) -> TagResult:
     """Create the annotated tag NAME@vN on the commit of that version."""
-    name, version, commit = _committed_version(project, text)
-    return ensure_version_tag(project, name, version, commit)
+    with project.lock():  # two taggers at once: the second finds the tag in place
+        project.tag_cache = None
+        name, version, commit = _committed_version(project, text)
+        return ensure_version_tag(project, name, version, commit)
 
 
 def ensure_version_tag(project: Project, name: str, version: int, commit: str) -> TagResult:
@@ -72,11 +74,16 @@ def promote(project: Project, text: str, stage: str, message: str | None = None)
     """Assign `stage` to the version `text` names: tag NAME#STAGE#N (N one above the
     model's highest stage counter)."""
     check_stage(stage)
-    name, version, commit = _committed_version(project, text)
-    counter = next_counter(list_tags(project), name)
-    tag = stage_tag(name, stage, counter)
-    project.git.create_tag(tag, commit, message or f"mreg: promote {name} v{version} to {stage}")
-    project.tag_cache = None
+    # Under the lock, so that two promotions at once do not pick the same counter.
+    with project.lock():
+        project.tag_cache = None
+        name, version, commit = _committed_version(project, text)
+        counter = next_counter(list_tags(project), name)
+        tag = stage_tag(name, stage, counter)
+        project.git.create_tag(
+            tag, commit, message or f"mreg: promote {name} v{version} to {stage}"
+        )
+        project.tag_cache = None
     return TagResult(tag, name, version, commit, created=True, stage=stage)
 
 
@@ -84,19 +91,21 @@ def demote(project: Project, name: str, stage: str, message: str | None = None) 
     """Unassign `stage` from a model: tag NAME#STAGE!#N on the version that had it."""
     check_name(name)
     check_stage(stage)
-    tags = list_tags(project)
-    live = current_stages(stage_events(tags, name)).get((name, stage))
-    if live is None:
-        raise ModelNotFound(f"{name} has no version in stage {stage!r}", hint=f"mreg stages {name}")
-    data = project.git.read_blob(f"{live.commit}:{card_relpath(name)}")
-    version = 0
-    if data is not None:
-        from mreg import card as card_mod
-
-        version = card_mod.loads(data, source=live.tag, expected_name=name).version
-    tag = stage_tag(name, stage, next_counter(tags, name), demote=True)
-    project.git.create_tag(tag, live.commit, message or f"mreg: demote {name} from {stage}")
-    project.tag_cache = None
+    with project.lock():  # like promote: one counter per tag
+        project.tag_cache = None
+        tags = list_tags(project)
+        live = current_stages(stage_events(tags, name)).get((name, stage))
+        if live is None:
+            require_model(project, name)
+            raise ModelNotFound(
+                f"{name} has no version in stage {stage!r}", hint=f"mreg stages {name}"
+            )
+        # The version is only reported: a card broken or gone at that commit does not
+        # stop the stage from being cleared.
+        version = _version_at(project, name, live.commit) or 0
+        tag = stage_tag(name, stage, next_counter(tags, name), demote=True)
+        project.git.create_tag(tag, live.commit, message or f"mreg: demote {name} from {stage}")
+        project.tag_cache = None
     return TagResult(tag, name, version, live.commit, created=True, stage=stage)
 
 
@@ -120,13 +129,22 @@ def list_stages(project: Project, name: str | None = None, history: bool = False
     if name is not None:
         check_name(name)
     events = stage_events(list_tags(project), name)
+    if name is not None and not events:
+        require_model(project, name)
     chosen: list[StageEvent] = events if history else list(current_stages(events).values())
+    chosen.sort(key=lambda e: (e.name, e.stage, e.counter))
+    # Every card needed, read in one batch; each distinct card parsed once.
+    keys = list(dict.fromkeys((ev.name, ev.commit) for ev in chosen))
+    blobs = project.git.read_blobs([f"{commit}:{card_relpath(n)}" for n, commit in keys])
+    parsed: dict[tuple[str, bytes], int | None] = {}
     versions: dict[tuple[str, str], int | None] = {}
+    for (n, commit), data in zip(keys, blobs, strict=True):
+        if data is not None and (n, data) not in parsed:
+            parsed[(n, data)] = _version_in(data, n, commit)
+        versions[(n, commit)] = None if data is None else parsed[(n, data)]
     rows = []
-    for ev in sorted(chosen, key=lambda e: (e.name, e.stage, e.counter)):
+    for ev in chosen:
         key = (ev.name, ev.commit)
-        if key not in versions:
-            versions[key] = _version_at(project, ev.name, ev.commit)
         rows.append(
             StageRow(
                 ev.name,
@@ -144,12 +162,17 @@ def list_stages(project: Project, name: str | None = None, history: bool = False
 
 
 def _version_at(project: Project, name: str, commit: str) -> int | None:
-    from mreg import card as card_mod
-    from mreg.errors import MregError
-
     data = project.git.read_blob(f"{commit}:{card_relpath(name)}")
     if data is None:
         return None
+    return _version_in(data, name, commit)
+
+
+def _version_in(data: bytes, name: str, commit: str) -> int | None:
+    """The version of the card `data` (None when it is not a valid card of `name`)."""
+    from mreg import card as card_mod
+    from mreg.errors import MregError
+
     try:
         return card_mod.loads(data, source=commit, expected_name=name).version
     except MregError:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from mreg.gitrepo import TagInfo
 from mreg.names import NAME_RE, STAGE_RE
 
-_VERSION_TAG = re.compile(r"^(?P<name>.+)@v(?P<version>[1-9][0-9]*)$")
-_STAGE_TAG = re.compile(r"^(?P<name>.+)#(?P<stage>[^#!]+)(?P<demote>!?)#(?P<n>[1-9][0-9]*)$")
+_VERSION_TAG = re.compile(r"^(?P<name>.+)@v(?P<version>[1-9][0-9]*)\Z")
+_STAGE_TAG = re.compile(r"^(?P<name>.+)#(?P<stage>[^#!]+)(?P<demote>!?)#(?P<n>[1-9][0-9]*)\Z")
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,15 @@ def stage_tag(name: str, stage: str, counter: int, demote: bool = False) -> str:
 
 
 def parse_tag(tag: str) -> TagEvent | None:
-    """Parse a tag name (or `refs/tags/...`); None when it is not an mreg tag."""
+    """Parse a tag name (or `refs/tags/...`); None when it is not an mreg tag.
+
+    Any other full ref (`refs/heads/...`, `refs/remotes/...`) is a branch, never a tag,
+    even when its last part looks like one.
+    """
     if tag.startswith("refs/tags/"):
         tag = tag[len("refs/tags/") :]
+    elif tag.startswith("refs/"):
+        return None
     m = _STAGE_TAG.match(tag)
     if m and NAME_RE.match(m["name"]) and STAGE_RE.match(m["stage"]):
         kind = "unassignment" if m["demote"] else "assignment"
@@ -93,9 +99,20 @@ def stage_events(tags: list[TagInfo], name: str | None = None) -> list[StageEven
 
 
 def next_counter(tags: list[TagInfo], name: str) -> int:
-    """One above the highest stage counter among this model's tags (GTO's rule)."""
-    counters = [e.counter for e in stage_events(tags, name)]
-    return max(counters, default=0) + 1
+    """One above the highest stage counter among this model's tags (GTO's rule).
+
+    A lightweight tag is no assignment, but its name is taken: the counter steps past
+    it rather than failing to create a tag that exists.
+    """
+    counter = max((e.counter for e in stage_events(tags, name)), default=0) + 1
+    taken = set()
+    for t in tags:
+        ev = parse_tag(t.name)
+        if ev is not None and ev.name == name and ev.counter is not None:
+            taken.add(ev.counter)
+    while counter in taken:
+        counter += 1
+    return counter
 
 
 def current_stages(events: list[StageEvent]) -> dict[tuple[str, str], StageEvent]:

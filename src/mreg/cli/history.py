@@ -34,10 +34,16 @@ def log_cmd(
       mreg log churn -n 5 --json
     """
     render.STATE.json = json
-    from mreg.history import log
+    from mreg.diff import jsonable
+    from mreg.history import UNSHALLOW_FIX, log
 
+    if number is not None and number < 0:
+        raise typer.BadParameter(f"{number} is below 0", param_hint="'-n' / '--max-count'")
     with _project() as proj:
         entries = log(proj, name, limit=number, all_refs=all_refs)
+        shallow = proj.git.is_shallow()
+    if shallow:
+        render.note(f"this clone is shallow, older versions may be missing: {UNSHALLOW_FIX}")
     if json:
         render.emit_json(
             {
@@ -50,7 +56,7 @@ def log_cmd(
                         "subject": e.commit.subject,
                         "version": e.card.version if e.card else None,
                         "oid": e.card.artifact.oid if e.card else None,
-                        "metrics": e.card.metrics if e.card else {},
+                        "metrics": jsonable(e.card.metrics) if e.card else {},
                         "metadata_only": e.metadata_only,
                         "deleted": e.deleted,
                         "error": e.error,
@@ -367,7 +373,9 @@ def check_ref_cmd(
     version = event.version
     commit = None
     if version is None:
-        version, commit = _stage_tag_version(ref)
+        found, version, commit = _stage_tag_version(ref)
+        if found is False:
+            return  # a lightweight tag is no stage assignment
     doc = {
         "event": event.kind,
         "name": event.name,
@@ -384,8 +392,10 @@ def check_ref_cmd(
             render.out(f"{key}: {doc[key]}")
 
 
-def _stage_tag_version(ref: str) -> tuple[int | None, str | None]:
-    """The version a stage tag points at, when we are in a repository that has it."""
+def _stage_tag_version(ref: str) -> tuple[bool | None, int | None, str | None]:
+    """(annotated?, version, commit) of a stage tag in the repository we are in; all
+    None when we are in none or the tag is not there (CI may check a ref before
+    fetching it)."""
     from mreg.errors import MregError
     from mreg.stages import _version_at
 
@@ -394,11 +404,13 @@ def _stage_tag_version(ref: str) -> tuple[int | None, str | None]:
         with _project() as proj:
             info = {t.name: t for t in proj.git.tags()}.get(tag)
             if info is None:
-                return None, None
+                return None, None, None
+            if not info.annotated:
+                return False, None, None
             event_name = tag.split("#", 1)[0]
-            return _version_at(proj, event_name, info.commit), info.commit
+            return True, _version_at(proj, event_name, info.commit), info.commit
     except MregError:
-        return None, None
+        return None, None, None
 
 
 COMMANDS: list[tuple[str, Callable[..., None]]] = [
