@@ -143,3 +143,10 @@ class BareRepository(MregError):
     """A bare repository has no work tree: hooks and checkouts belong in a clone (exit 3)."""
 
     code = "bare-repository"
+
+
+class InternalError(MregError):
+    """A bug in mreg: anything that is not an MregError, as the CLI reports it."""
+
+    code = "internal-error"
+    exit_code = EXIT_INTERNAL

@@ -17,7 +17,14 @@ from typing import Any
 from mreg import card as card_mod
 from mreg.artifact import Progress, hash_artifact
 from mreg.card import Artifact, Card, Registered
-from mreg.errors import InvalidArgument, InvalidCard, InvalidPath, ModelNotFound, MregError
+from mreg.errors import (
+    GitError,
+    InvalidArgument,
+    InvalidCard,
+    InvalidPath,
+    ModelNotFound,
+    MregError,
+)
 from mreg.fsutil import atomic_write, is_within, remove_stale_temps, remove_stale_temps_in
 from mreg.hashing import check_relpath, short
 from mreg.names import check_name
@@ -387,6 +394,8 @@ def add(
                     f"not registered, the card would be unreadable: {exc.message}",
                     hint="flatten deeply nested params or metrics, or shorten long lists",
                 ) from None
+            if commit and status in ("new", "new-version"):
+                _refuse_taken_tag(project, name, new.version)
             atomic_write(card_path, text.encode("utf-8"))
         ignored = _add_to_gitignore(project, rel)
         card_rel = project.relpath(card_path)
@@ -414,6 +423,21 @@ def add(
 
                 result.tag = ensure_version_tag(project, name, new.version, result.commit).tag
     return result
+
+
+def _refuse_taken_tag(project: Project, name: str, version: int) -> None:
+    """`add --commit` tags the new version: check before anything is written or
+    committed that the tag is free (mreg never moves a tag)."""
+    from mreg.history import list_tags
+    from mreg.tags import version_tag
+
+    tag = version_tag(name, version)
+    taken = next((t for t in list_tags(project) if t.name == tag), None)
+    if taken is not None:
+        raise GitError(
+            f"tag {tag} already exists (on commit {taken.commit[:12]}); nothing was registered",
+            hint=f"inspect it: git show {tag}; delete it (git tag -d {tag}) if it is stale",
+        )
 
 
 def project_cards_claiming(project: Project, name: str, rel: str) -> list[str]:

@@ -63,6 +63,14 @@ def _loader_class() -> Any:
         return out
 
     Loader.add_constructor("tag:yaml.org,2002:map", construct_mapping)
+
+    # Cards, configs and metrics files hold plain data: refuse the safe loader's extra
+    # types (binary, set, ordered maps, explicit timestamps), which do not round-trip.
+    def refuse(loader: Any, node: Any) -> Any:
+        raise YamlError(f"line {node.start_mark.line + 1}: YAML tag {node.tag!r} is not allowed")
+
+    for extra in ("binary", "set", "omap", "pairs", "timestamp"):
+        Loader.add_constructor(f"tag:yaml.org,2002:{extra}", refuse)
     return Loader
 
 

@@ -77,12 +77,17 @@ def test_add_commit_with_a_conflicting_version_tag(hist: History, cli: Cli) -> N
     hist.add(b"one")
     hist.git("tag", "-a", "-m", "squatter", "churn@v2", "HEAD")
     squat = hist.sha("churn@v2")
+    head = hist.sha("HEAD")
+    card = (hist.root / ".mreg" / "models" / "churn.yaml").read_bytes()
     hist.tick()
     (hist.root / "out" / "model.pkl").write_bytes(b"two")
     res = cli("add", "churn", "out/model.pkl", "--commit")
     assert res.exit_code == 3 and "Traceback" not in res.stderr
     assert "tag churn@v2 already exists" in res.stderr
+    assert "nothing was registered" in res.stderr
     assert hist.sha("churn@v2") == squat  # never moved
+    assert hist.sha("HEAD") == head  # checked before committing
+    assert (hist.root / ".mreg" / "models" / "churn.yaml").read_bytes() == card
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,9 @@ from typer.core import TyperGroup
 
 from mreg import __version__
 from mreg.cli import history, models, render
-from mreg.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, MregError
+from mreg.cli import hooks as hooks_cli
+from mreg.cli import remote as remote_cli
+from mreg.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, InternalError, MregError
 
 
 def _is_control_flow(exc: BaseException) -> bool:
@@ -46,7 +48,9 @@ class MregGroup(TyperGroup):
             if _is_control_flow(exc) or render.STATE.debug:
                 raise
             render.error(
-                MregError(f"internal error: {type(exc).__name__}: {exc}", hint="rerun with --debug")
+                InternalError(
+                    f"internal error: {type(exc).__name__}: {exc}", hint="rerun with --debug"
+                )
             )
             raise typer.Exit(EXIT_INTERNAL) from None
 
@@ -54,8 +58,6 @@ class MregGroup(TyperGroup):
 app = typer.Typer(
     cls=MregGroup,
     name="mreg",
-    help="mreg: a git-native model registry. Model bytes go to a content-addressed cache,"
-    " one YAML card per model goes to git.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -90,6 +92,8 @@ def main_options(
 ) -> None:
     """mreg: a git-native model registry.
 
+    Model bytes go to a content-addressed cache, one YAML card per model goes to git.
+
     \b
     Examples:
       mreg init
@@ -106,5 +110,8 @@ def main_options(
             raise typer.Exit(EXIT_USAGE) from None
 
 
-for _name, _fn in [*models.COMMANDS, *history.COMMANDS]:
+for _name, _fn in [*models.COMMANDS, *history.COMMANDS, *remote_cli.COMMANDS]:
     app.command(name=_name)(_fn)
+
+app.add_typer(remote_cli.remote_app, name="remote")
+hooks_cli.register(app)  # hooks install|uninstall|status, check, hook, merge-driver

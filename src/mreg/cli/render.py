@@ -48,7 +48,11 @@ def note(text: str) -> None:
 
 
 def emit_json(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
+    """One strict JSON document on stdout (NaN and infinities as strings)."""
+    from mreg.diff import jsonable
+
+    text = json.dumps(jsonable(doc), indent=2, ensure_ascii=False, default=str, allow_nan=False)
+    sys.stdout.write(text + "\n")
 
 
 def table(columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
