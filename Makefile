@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: test lint typecheck pytest demo bench bench-compare clean venv
+.PHONY: test pytest demo bench bench-compare reliability clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +18,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 venv: $(STAMP)
 
 test: $(STAMP)
+	sh scripts/ensure-sshd.sh
 	$(BIN)/ruff check src tests benchmarks scripts examples
 	$(BIN)/ruff format --check src tests benchmarks scripts examples
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 pytest: $(STAMP)
+	sh scripts/ensure-sshd.sh
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
@@ -31,6 +33,9 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+reliability: $(STAMP)
+	MREG_RELIABILITY_FULL=1 $(BIN)/python -m pytest -q tests/reliability
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,7 @@
 """The console-script entry point: fast paths first, then the typer app.
 
-`mreg --version` answers without importing typer, gitpython, rich or yaml.
+`mreg --version` and `mreg hook` with nothing to do answer without importing typer,
+gitpython, rich or yaml.
 """
 
 from __future__ import annotations
@@ -16,6 +17,14 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.stdout.write(f"mreg {__version__}\n")
         sys.exit(0)
+    if args[:1] == ["hook"]:
+        # git runs this on every commit: answer "nothing to do" before importing
+        # typer, gitpython, rich or yaml (see mreg.hookfast).
+        from mreg.hookfast import fast_path
+
+        code = fast_path(args[1:])
+        if code is not None:
+            sys.exit(code)
     from mreg.cli.app import app
 
     app(args=args, prog_name="mreg")

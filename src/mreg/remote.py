@@ -1,0 +1,941 @@
+"""Remotes: where blobs travel to and from, through fsspec (imported here and only here).
+
+Layer: infrastructure, beside store. A remote holds the cache's layout,
+`<root>/sha256/ab/cdef...`, plus `<root>/partial/` for temp files on stores that rename.
+
+The storage contract (restic's, in small) that every backend meets and the conformance
+suite in tests/remote/ checks:
+
+- `list_oids()` lists every blob in one listing (with sizes); a missing root is empty,
+  a missing bucket is RemoteNotFound.
+- `upload(oid, path)` is idempotent and atomic: a reader sees the whole object or none.
+  Stores that rename (local, ssh) write `partial/<uuid>.tmp` then rename it into place;
+  object stores (s3, gs, az, memory) write the final key in a single PUT (a multipart
+  upload appears only when it completes). The local bytes are hashed first, so a corrupt
+  cache blob is never spread.
+- `download(oid, store)` streams a blob into the cache, hashing while it writes, and
+  renames it to its final name only when the digest matches (BlobCorrupt otherwise).
+- `delete(oids)` is idempotent.
+
+Every call is retried a bounded number of times on transient trouble (a dropped
+connection, a timeout), then fails as a RemoteError (exit 5) naming the remote and its
+URL without credentials. Secret option values never appear in a message.
+
+Config editing (`remote add/remove/default`) lives here too, beside the URL rules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import importlib.util
+import os
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+from mreg import yamlio
+from mreg.config import (
+    ENV_REF_RE,
+    REMOTE_NAME_RE,
+    RemoteSpec,
+    is_secret_option,
+    only_env_refs,
+    url_password,
+)
+from mreg.errors import (
+    BackendMissing,
+    BlobCorrupt,
+    InvalidArgument,
+    InvalidConfig,
+    MregError,
+    RemoteAuthError,
+    RemoteError,
+    RemoteNotConfigured,
+    RemoteNotFound,
+    RemoteUnreachable,
+)
+from mreg.fsutil import atomic_write
+from mreg.hashing import ALGO, CHUNK, hash_file, is_oid, oid_hex
+from mreg.store import Store
+
+T = TypeVar("T")
+ByteProgress = Callable[[int], None]
+
+# scheme -> (fsspec protocol, python module, pip extra); None: built into fsspec.
+BACKENDS: dict[str, tuple[str, str | None, str | None]] = {
+    "file": ("file", None, None),
+    "memory": ("memory", None, None),
+    "s3": ("s3", "s3fs", "s3"),
+    "gs": ("gs", "gcsfs", "gcs"),
+    "gcs": ("gs", "gcsfs", "gcs"),
+    "az": ("az", "adlfs", "azure"),
+    "abfs": ("abfs", "adlfs", "azure"),
+    "abfss": ("abfs", "adlfs", "azure"),
+    "ssh": ("ssh", "sshfs", "ssh"),
+    "sftp": ("ssh", "sshfs", "ssh"),  # fsspec's own sftp:// is paramiko's: we use sshfs
+}
+RENAMING = ("file", "ssh")  # stores where a rename is atomic; the rest take one PUT
+OBJECT_STORES = ("s3", "gs", "az", "abfs")
+SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+# Environment variables whose values are secrets: scrubbed from messages too.
+SECRET_ENV = (
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AZURE_STORAGE_KEY",
+    "AZURE_STORAGE_CONNECTION_STRING",
+    "AZURE_STORAGE_SAS_TOKEN",
+)
+DEFAULT_RETRIES = 3
+MAX_MANIFEST = 64 * 1024 * 1024
+
+
+def default_jobs() -> int:
+    """Parallel transfers: 4 x cores (network-bound), at most 64."""
+    return max(4, min(64, 4 * (os.cpu_count() or 1)))
+
+
+def scheme_of(url: str) -> str:
+    """`s3` for `s3://b/p`; `file` for a plain path."""
+    m = SCHEME_RE.match(url)
+    return m.group(1).lower() if m else "file"
+
+
+def display_url(url: str) -> str:
+    """The URL without a password (`ssh://user:pw@h/p` -> `ssh://user@h/p`)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if not SCHEME_RE.match(url):
+        return url
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+        netloc = f"{parts.username}@{host}" if parts.username else host
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    except ValueError:
+        return "<unparseable url>"
+
+
+def check_url(url: str) -> str:
+    """Refuse an URL mreg cannot use (exit 3); return its scheme."""
+    scheme = scheme_of(url)
+    if scheme not in BACKENDS:
+        raise InvalidArgument(
+            f"unsupported remote URL scheme {scheme}://",
+            hint="use a path, file://, s3://, gs://, az://, abfs://, ssh://, sftp:// or memory://",
+        )
+    if scheme in OBJECT_STORES and not url.split("://", 1)[1].strip("/"):
+        raise InvalidArgument(f"remote URL {url} names no bucket or container")
+    return scheme
+
+
+def _expand(value: Any, remote: str, what: str) -> Any:
+    """Expand `${VAR}` in a string (nested in mappings/lists too); unset is exit 3."""
+    if isinstance(value, dict):
+        return {k: _expand(v, remote, f"{what}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, remote, what) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def sub(m: re.Match[str]) -> str:
+        var = m.group(1)
+        if var not in os.environ:
+            raise InvalidConfig(
+                f"remote {remote}: {what} uses ${{{var}}}, which is not set",
+                hint=f"export {var}=...",
+            )
+        return os.environ[var]
+
+    return ENV_REF_RE.sub(sub, value)
+
+
+def _secret_values(options: dict[str, Any], url: str) -> list[str]:
+    found: list[str] = []
+    stack: list[tuple[str, Any]] = list(options.items())
+    while stack:
+        key, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.items())
+        elif is_secret_option(key) and isinstance(value, str) and value:
+            found.append(value)
+    from urllib.parse import unquote, urlsplit
+
+    with contextlib.suppress(ValueError):
+        pw = urlsplit(url).password
+        if pw:
+            found += [pw, unquote(pw)]
+    found += [os.environ[v] for v in SECRET_ENV if os.environ.get(v)]
+    # Longest first, so that a secret containing another is scrubbed whole.
+    return sorted({s for s in found if len(s) >= 3}, key=len, reverse=True)
+
+
+# ------------------------------------------------------------------------ error mapping
+
+
+def _is_connection_trouble(exc: BaseException) -> bool:
+    names = {type(e).__name__ for e in _chain(exc)}
+    connection_names = {
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectionClosedError",
+        "ClientConnectorError",
+        "ServerDisconnectedError",
+        "ClientOSError",
+        "ConnectionLost",
+        "ChannelOpenError",
+        "FSTimeoutError",
+        "gaierror",
+        "IncompleteRead",
+        "ResponseStreamingError",
+    }
+    if names & connection_names:
+        return True
+    for e in _chain(exc):
+        if isinstance(e, (ConnectionError, TimeoutError, socket.timeout, EOFError)):
+            return True
+        if isinstance(e, OSError) and e.errno in (
+            errno.ECONNREFUSED,
+            errno.ECONNRESET,
+            errno.EHOSTUNREACH,
+            errno.ENETUNREACH,
+            errno.ETIMEDOUT,
+            errno.EPIPE,
+        ):
+            return True
+    return False
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in out and len(out) < 10:
+        out.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return out
+
+
+def _is_auth_trouble(exc: BaseException) -> bool:
+    for e in _chain(exc):
+        if isinstance(e, PermissionError):
+            return True
+        name = type(e).__name__
+        if name in ("PermissionDenied", "NoCredentialsError", "PartialCredentialsError"):
+            return True
+        code = getattr(e, "response", None)
+        if isinstance(code, dict):
+            err = code.get("Error", {}).get("Code", "")
+            if err in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403"):
+                return True
+    return False
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    return any(isinstance(e, FileNotFoundError) for e in _chain(exc))
+
+
+# --------------------------------------------------------------------------- the remote
+
+
+@dataclass
+class RemoteBlob:
+    """A blob as a remote lists it."""
+
+    oid: str
+    size: int
+
+
+class _ReadAdapter:
+    """Give any file-like object `readinto` (copy_hashing needs it) and count bytes."""
+
+    def __init__(self, f: Any, on_bytes: ByteProgress | None) -> None:
+        self._f = f
+        self._on_bytes = on_bytes
+
+    def readinto(self, view: memoryview) -> int:
+        data = self._f.read(len(view))
+        n = len(data)
+        view[:n] = data
+        if n and self._on_bytes is not None:
+            self._on_bytes(n)
+        return n
+
+
+class Remote:
+    """One configured remote, opened. Use as a context manager (closes connections)."""
+
+    def __init__(self, spec: RemoteSpec, base_dir: Path | None = None) -> None:
+        self.name = spec.name
+        self.url = spec.url
+        self.display = display_url(spec.url)
+        scheme = check_url(spec.url)
+        self.protocol, self._module, self._extra = BACKENDS[scheme]
+        options = _expand(spec.options, spec.name, "options")
+        url = _expand(spec.url, spec.name, "url")
+        self._secrets = _secret_values(options, url)
+        self._options = self._normalise(options)
+        if scheme == "sftp":
+            url = "ssh://" + url.split("://", 1)[1]
+        if scheme == "file" and not SCHEME_RE.match(url):
+            path = Path(url).expanduser()
+            if not path.is_absolute() and base_dir is not None:
+                path = base_dir / path
+            url = str(path.absolute())
+        self._url = url
+        self.retries = _retries()
+        self._fs: Any = None
+        self._root: str | None = None
+        self._lock = threading.Lock()
+        self._made_dirs: set[str] = set()
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def _normalise(self, options: dict[str, Any]) -> dict[str, Any]:
+        opts = dict(options)
+        if self.protocol == "s3":
+            region = opts.pop("region", None)
+            if region is not None:
+                opts.setdefault("client_kwargs", {})["region_name"] = region
+            config = dict(opts.get("config_kwargs") or {})
+            config.setdefault("connect_timeout", 10)
+            config.setdefault("read_timeout", 60)
+            config.setdefault("retries", {"max_attempts": 1, "mode": "standard"})  # mreg retries
+            opts["config_kwargs"] = config
+        if self.protocol in OBJECT_STORES:
+            opts.setdefault("use_listings_cache", False)
+        if self.protocol == "ssh":
+            opts.setdefault("timeout", 15)
+            if isinstance(opts.get("client_keys"), str):
+                opts["client_keys"] = [opts["client_keys"]]
+        return opts
+
+    def scrub(self, text: str) -> str:
+        """text with every secret value replaced by ***."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _where(self) -> str:
+        return f"remote {self.name} ({self.display})"
+
+    def error(self, exc: BaseException, doing: str) -> MregError:
+        """Translate an exception from fsspec or a backend into a RemoteError."""
+        if isinstance(exc, MregError):
+            return exc
+        detail = self.scrub(" ".join(str(exc).split()) or type(exc).__name__)
+        if len(detail) > 300:
+            detail = detail[:300] + "..."
+        where = self._where()
+        if _is_auth_trouble(exc):
+            return RemoteAuthError(
+                f"{where}: access denied while {doing}: {detail}",
+                hint="check the credentials (config.local.yaml, ${ENV} options, "
+                "AWS_*/GOOGLE_*/AZURE_* variables, ssh keys)",
+            )
+        if _is_not_found(exc):
+            return RemoteNotFound(
+                f"{where}: not found while {doing}: {detail}",
+                hint="check the URL: does the bucket, container or folder exist?",
+            )
+        if _is_connection_trouble(exc):
+            return RemoteUnreachable(
+                f"{where}: cannot reach the remote while {doing}: {detail}",
+                hint="check the URL, the endpoint and the network; then rerun (it resumes)",
+            )
+        return RemoteError(f"{where}: {doing} failed: {type(exc).__name__}: {detail}")
+
+    def _call(self, doing: str, fn: Callable[[], T], retry_missing: bool = False) -> T:
+        """fn(), retried on transient trouble; any failure becomes a RemoteError."""
+        delay = 0.2
+        for attempt in range(self.retries + 1):
+            try:
+                return fn()
+            except MregError:
+                raise
+            except Exception as exc:
+                transient = not (
+                    _is_auth_trouble(exc) or (_is_not_found(exc) and not retry_missing)
+                )
+                if not transient or attempt >= self.retries:
+                    raise self.error(exc, doing) from None
+                time.sleep(delay)
+                delay = min(delay * 2.5, 3.0)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @property
+    def fs(self) -> Any:
+        """The fsspec filesystem (connected on first use)."""
+        with self._lock:
+            if self._fs is None:
+                self._fs, self._root = self._call("connecting", self._connect)
+            return self._fs
+
+    @property
+    def root(self) -> str:
+        _ = self.fs
+        assert self._root is not None
+        return self._root
+
+    def _connect(self) -> tuple[Any, str]:
+        if importlib.util.find_spec("fsspec") is None:
+            extra = self._extra or "s3"
+            raise BackendMissing(
+                f"remote {self.name} ({self.display}) needs fsspec, which is not installed:"
+                f" pip install fsspec (or 'mreg[{extra}]')",
+                hint=f"pip install 'mreg[{extra}]'" if self._extra else "pip install fsspec",
+            )
+        if self._module is not None and importlib.util.find_spec(self._module) is None:
+            raise BackendMissing(
+                f"remote {self.name} ({self.display}) needs the {self._module} package,"
+                f" which is not installed: pip install 'mreg[{self._extra}]'",
+                hint=f"pip install 'mreg[{self._extra}]'",
+            )
+        from fsspec.core import url_to_fs  # type: ignore[import-untyped]
+
+        opts = dict(self._options)
+        opts["skip_instance_cache"] = True
+        try:
+            fs, path = url_to_fs(self._url, **opts)
+        except ImportError as exc:  # a backend's own dependency is missing
+            raise BackendMissing(
+                f"remote {self.name} ({self.display}): backend cannot load: {exc}",
+                hint=f"pip install 'mreg[{self._extra or 'all'}]'",
+            ) from None
+        except TypeError as exc:
+            raise InvalidConfig(
+                f"remote {self.name}: an option is not understood by the"
+                f" {self.protocol} backend: {self.scrub(str(exc))}",
+                hint=f"mreg remote list; fix remotes.{self.name}.options",
+            ) from None
+        return fs, str(path).rstrip("/")
+
+    def close(self) -> None:
+        """Release connections (best effort: backends differ)."""
+        fs, self._fs = self._fs, None
+        if fs is None:
+            return
+        with contextlib.suppress(Exception):
+            if self.protocol == "ssh":
+                from fsspec.asyn import sync  # type: ignore[import-untyped]
+
+                sync(fs.loop, fs._pool.close, timeout=2)
+                sync(fs.loop, fs._stack.aclose, timeout=2)
+            elif self.protocol == "s3" and getattr(fs, "_s3", None) is not None:
+                from fsspec.asyn import sync
+
+                sync(fs.loop, fs._s3.close, timeout=2)
+
+    def __enter__(self) -> Remote:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- layout ------------------------------------------------------------------------
+
+    @property
+    def renames(self) -> bool:
+        return self.protocol in RENAMING
+
+    def blob_path(self, oid: str) -> str:
+        hexdigest = oid_hex(oid)
+        return f"{self.root}/{ALGO}/{hexdigest[:2]}/{hexdigest[2:]}"
+
+    @property
+    def partial_path(self) -> str:
+        return f"{self.root}/partial"
+
+    def _bucket(self) -> str:
+        return self.root.split("/", 1)[0]
+
+    # -- the contract ------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise RemoteNotFound when the bucket/container does not exist (object stores)."""
+        if self.protocol in OBJECT_STORES:
+            bucket = self._bucket()
+
+            def exists() -> bool:
+                # not fs.exists: it answers False when the endpoint cannot be reached
+                try:
+                    self.fs.info(bucket)
+                    return True
+                except FileNotFoundError:
+                    return False
+
+            if not self._call("checking the bucket", exists):
+                raise RemoteNotFound(
+                    f"{self._where()}: bucket or container {bucket!r} does not exist",
+                    hint="create it, or fix the URL: mreg remote add NAME URL --force",
+                )
+
+    def list_blobs(self) -> dict[str, int]:
+        """oid -> size of every blob on the remote, in one recursive listing."""
+        base = f"{self.root}/{ALGO}"
+
+        def find() -> dict[str, Any]:
+            try:
+                return dict(self.fs.find(base, detail=True))
+            except FileNotFoundError:
+                return {}
+
+        found = self._call("listing blobs", find)
+        if not found:
+            self.check()
+        out: dict[str, int] = {}
+        for path, info in found.items():
+            parts = path.rstrip("/").rsplit("/", 2)
+            if len(parts) < 3 or len(parts[1]) != 2 or len(parts[2]) != 62:
+                continue
+            oid = f"{ALGO}:{parts[1]}{parts[2]}"
+            if is_oid(oid):
+                out[oid] = int(info.get("size") or 0)
+        return out
+
+    def _makedirs(self, path: str) -> None:
+        if path in self._made_dirs:
+            return
+        self.fs.makedirs(path, exist_ok=True)
+        self._made_dirs.add(path)
+
+    def upload(self, oid: str, src: Path) -> int:
+        """Copy the cache file src to blob `oid` on the remote, atomically; its size."""
+        got, size = hash_file(src)
+        if got != oid:
+            raise BlobCorrupt(
+                f"blob {oid} in the cache is corrupt (its bytes hash to {got}); not pushed",
+                hint="mreg verify; then mreg add the model again",
+            )
+        final = self.blob_path(oid)
+
+        def put() -> None:
+            if not self.renames:
+                self.fs.put_file(str(src), final)
+                return
+            tmp = f"{self.partial_path}/{os.getpid()}-{uuid.uuid4().hex}.tmp"
+            self._makedirs(self.partial_path)
+            try:
+                self.fs.put_file(str(src), tmp)
+                self._makedirs(final.rsplit("/", 1)[0])
+                self.fs.mv(tmp, final)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self.fs.rm_file(tmp)
+                raise
+
+        self._call(f"uploading {oid}", put)
+        return size
+
+    def download(self, oid: str, store: Store, on_bytes: ByteProgress | None = None) -> int:
+        """Stream blob `oid` into the cache, digest checked before it gets its name."""
+        path = self.blob_path(oid)
+
+        def get() -> int:
+            with self.fs.open(path, "rb", block_size=CHUNK) as f:
+                return store_verified(store, _ReadAdapter(f, on_bytes), oid, self._where())
+
+        return self._call(f"downloading {oid}", get)
+
+    def download_to(self, oid: str, dest: BinaryIO, on_bytes: ByteProgress | None = None) -> str:
+        """Stream blob `oid` into an open file; returns the digest of what was written."""
+        from mreg.hashing import copy_hashing
+
+        def get() -> str:
+            dest.seek(0)
+            dest.truncate()
+            with self.fs.open(self.blob_path(oid), "rb", block_size=CHUNK) as f:
+                return copy_hashing(_ReadAdapter(f, on_bytes), dest)[0]  # type: ignore[arg-type]
+
+        return self._call(f"downloading {oid}", get)
+
+    def read_bytes(self, oid: str, limit: int = MAX_MANIFEST) -> bytes:
+        """A small blob's bytes (a manifest), unchecked: the caller checks the digest."""
+
+        def cat() -> bytes:
+            with self.fs.open(self.blob_path(oid), "rb") as f:
+                data = f.read(limit + 1)
+            if len(data) > limit:
+                raise RemoteError(f"{self._where()}: blob {oid} is larger than {limit} bytes")
+            return bytes(data)
+
+        return self._call(f"reading {oid}", cat)
+
+    def hash_blob(self, oid: str, on_bytes: ByteProgress | None = None) -> str | None:
+        """The digest of a remote blob's bytes (None when it is missing)."""
+        from mreg.hashing import hash_stream
+
+        def rehash() -> str | None:
+            try:
+                with self.fs.open(self.blob_path(oid), "rb", block_size=CHUNK) as f:
+                    return hash_stream(_ReadAdapter(f, on_bytes))[0]  # type: ignore[arg-type]
+            except FileNotFoundError:
+                return None
+
+        return self._call(f"reading {oid}", rehash)
+
+    def delete(self, oids: Iterable[str]) -> None:
+        """Remove blobs (missing ones are fine), in batches."""
+        paths = [self.blob_path(o) for o in oids]
+        for i in range(0, len(paths), 1000):
+            batch = paths[i : i + 1000]
+
+            def rm(batch: list[str] = batch) -> None:
+                try:
+                    self.fs.rm(batch)
+                except FileNotFoundError:
+                    for p in batch:
+                        with contextlib.suppress(FileNotFoundError):
+                            self.fs.rm_file(p)
+
+            self._call("deleting blobs", rm)
+
+    def stale_partials(self, older_than: float) -> list[str]:
+        """Temp files under partial/ last modified more than older_than seconds ago."""
+        if not self.renames:
+            return []
+
+        def ls() -> list[dict[str, Any]]:
+            try:
+                return list(self.fs.ls(self.partial_path, detail=True))
+            except FileNotFoundError:
+                return []
+
+        now = time.time()
+        out = []
+        for info in self._call("listing partial/", ls):
+            mtime: Any = info.get("mtime")
+            if mtime is not None and hasattr(mtime, "timestamp"):
+                mtime = mtime.timestamp()
+            stale = isinstance(mtime, (int, float)) and now - mtime > older_than
+            if info.get("type") == "file" and stale:
+                out.append(str(info["name"]))
+        return out
+
+    def remove_paths(self, paths: list[str]) -> None:
+        if paths:
+            self._call("removing temp files", lambda: self.fs.rm(paths))
+
+
+def store_verified(store: Store, src: Any, oid: str, source: str) -> int:
+    """Write src into the cache as blob `oid`; the name is given only if the digest matches.
+
+    A mismatch deletes the temp file and raises BlobCorrupt (exit 4): bad bytes never
+    enter the cache under any name.
+    """
+    from mreg.hashing import copy_hashing
+
+    if store.has(oid):
+        return 0
+    out, tmp = store._temp()
+    try:
+        with out:
+            got, size = copy_hashing(src, out)
+            if store.fsync:
+                os.fsync(out.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    if got != oid:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise BlobCorrupt(
+            f"blob {oid} from {source} is corrupt: its bytes hash to {got}",
+            hint="the copy on the remote is damaged: mreg verify -r REMOTE; push it again"
+            " from a machine whose cache holds it",
+        )
+    store._commit(tmp, oid)
+    return size
+
+
+def _retries() -> int:
+    raw = os.environ.get("MREG_REMOTE_RETRIES")
+    if raw is None:
+        return DEFAULT_RETRIES
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        return DEFAULT_RETRIES
+
+
+# ------------------------------------------------------------------------- config edits
+
+
+def get_spec(config: Any, name: str | None) -> RemoteSpec:
+    """The named remote, or the default one; RemoteNotConfigured (exit 3) otherwise."""
+    remotes: dict[str, RemoteSpec] = config.remotes
+    if name is None:
+        name = config.default_remote
+        if name is None:
+            if len(remotes) == 1:
+                return next(iter(remotes.values()))
+            raise RemoteNotConfigured(
+                "no default remote" + (" (several are configured)" if remotes else ""),
+                hint="mreg remote add NAME URL -d, or mreg remote default NAME, or -r NAME",
+            )
+    spec = remotes.get(name)
+    if spec is None:
+        known = ", ".join(sorted(remotes)) or "none"
+        raise RemoteNotConfigured(
+            f"no remote named {name!r} (configured: {known})", hint="mreg remote list"
+        )
+    return spec
+
+
+def open_remote(project: Any, name: str | None = None) -> Remote:
+    """The project's remote `name` (default: core.remote), not yet connected."""
+    return Remote(get_spec(project.config, name), base_dir=project.root)
+
+
+def parse_options(pairs: list[str] | None) -> dict[str, Any]:
+    """`k=v` strings to an options mapping: dotted keys nest, values are YAML scalars.
+
+    Secret-named options stay strings whatever they look like.
+    """
+    out: dict[str, Any] = {}
+    for item in pairs or []:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        parts = key.split(".")
+        if not sep or not key or any(not p for p in parts):
+            raise InvalidArgument(f"--option {item!r} is not KEY=VALUE")
+        value: Any = raw if is_secret_option(parts[-1]) else yamlio.parse_scalar(raw)
+        if isinstance(value, (dict, list)):
+            value = raw
+        node = out
+        for p in parts[:-1]:
+            child = node.setdefault(p, {})
+            if not isinstance(child, dict):
+                raise InvalidArgument(f"--option {key}: {p!r} is both a value and a group")
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+def _read_doc(path: Path) -> tuple[str, dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return "", {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidConfig(f"{path}: cannot read: {exc}") from None
+    try:
+        doc = yamlio.load(text)
+    except yamlio.YamlError as exc:
+        raise InvalidConfig(f"{path}: invalid YAML: {exc}") from None
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise InvalidConfig(f"{path}: must be a mapping")
+    return text, doc
+
+
+_TOP_KEY = re.compile(r"^([A-Za-z0-9_.-]+)\s*:")
+
+
+def _replace_top(text: str, key: str, value: Any) -> str:
+    """text with the top-level block `key:` replaced by `{key: value}` (None: removed).
+
+    Comments and other blocks are kept as written; only the block itself is re-dumped.
+    """
+    lines = text.splitlines(keepends=True)
+    start = None
+    for i, line in enumerate(lines):
+        m = _TOP_KEY.match(line)
+        if m and m.group(1) == key:
+            start = i
+            break
+    new = [] if value is None else yamlio.dump({key: value}).splitlines(keepends=True)
+    if start is None:
+        if value is None:
+            return text
+        if text and not text.endswith("\n"):
+            text += "\n"
+        return text + "".join(new)
+    end = start + 1
+    while end < len(lines):
+        line = lines[end]
+        if line.strip() and not line[0].isspace() and not line.startswith(("#", "- ", "-\n")):
+            break
+        end += 1
+    # Comment lines just before the next key belong to that key.
+    while end > start + 1 and (not lines[end - 1].strip() or lines[end - 1].startswith("#")):
+        end -= 1
+    return "".join(lines[:start] + new + lines[end:])
+
+
+def _write_doc(path: Path, text: str, doc: dict[str, Any], keys: list[str]) -> None:
+    """Write doc to path, keeping text's comments where the block edit is exact."""
+    out = text
+    for key in keys:
+        out = _replace_top(out, key, doc.get(key))
+    try:
+        exact = (yamlio.load(out) or {}) == doc
+    except yamlio.YamlError:
+        exact = False
+    if not exact:
+        out = yamlio.dump(doc) if doc else ""
+    atomic_write(path, out.encode("utf-8"))
+
+
+@dataclass
+class RemoteRow:
+    """A remote for `remote list`: secrets masked."""
+
+    name: str
+    url: str
+    default: bool
+    options: dict[str, Any]
+    local: bool
+
+
+def mask_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Secret-named values shown as *** (a ${VAR} reference is shown as written)."""
+    out: dict[str, Any] = {}
+    for k, v in options.items():
+        if isinstance(v, dict):
+            out[k] = mask_options(v)
+        elif is_secret_option(k) and not only_env_refs(v):
+            out[k] = "***"
+        else:
+            out[k] = v
+    return out
+
+
+def list_remotes(config: Any) -> list[RemoteRow]:
+    return [
+        RemoteRow(
+            name=s.name,
+            url=display_url(s.url),
+            default=s.name == config.default_remote,
+            options=mask_options(s.options),
+            local=s.local,
+        )
+        for s in config.remotes.values()
+    ]
+
+
+def _secret_problems(url: str, options: dict[str, Any], prefix: str = "") -> list[str]:
+    bad = [
+        f"{prefix}{k}"
+        for k, v in options.items()
+        if not isinstance(v, dict)
+        and is_secret_option(k)
+        and v not in (None, "")
+        and not only_env_refs(v)
+    ]
+    for k, v in options.items():
+        if isinstance(v, dict):
+            bad += _secret_problems("", v, f"{prefix}{k}.")
+    if url and url_password(url):
+        bad.append("the URL's password")
+    return bad
+
+
+def add_remote(
+    mreg_dir: Path,
+    name: str,
+    url: str,
+    options: dict[str, Any],
+    *,
+    default: bool = False,
+    local: bool = False,
+    force: bool = False,
+) -> Path:
+    """Write remote `name` to config.yaml (or config.local.yaml); the file written."""
+    if not REMOTE_NAME_RE.match(name):
+        raise InvalidArgument(
+            f"invalid remote name {name!r}", hint="letters, digits, '.', '_' and '-'"
+        )
+    check_url(url)
+    if not local:
+        bad = _secret_problems(url, options)
+        if bad:
+            raise InvalidArgument(
+                f"{', '.join(bad)} would put a secret in the committed .mreg/config.yaml",
+                hint="add --local to keep this remote in config.local.yaml (git-ignored),"
+                " or pass the value as ${ENV_VAR}",
+            )
+    path = mreg_dir / ("config.local.yaml" if local else "config.yaml")
+    text, doc = _read_doc(path)
+    remotes = doc.get("remotes") or {}
+    if not isinstance(remotes, dict):
+        raise InvalidConfig(f"{path}: remotes: must be a mapping")
+    if name in remotes and not force:
+        raise InvalidArgument(
+            f"remote {name!r} already exists in {path.name}", hint="add --force to replace it"
+        )
+    entry: dict[str, Any] = {"url": url}
+    if options:
+        entry["options"] = options
+    remotes = dict(remotes)
+    remotes[name] = entry
+    doc["remotes"] = remotes
+    keys = ["remotes"]
+    if default:
+        core = dict(doc.get("core") or {})
+        core["remote"] = name
+        doc["core"] = core
+        keys.append("core")
+    _write_doc(path, text, doc, keys)
+    return path
+
+
+def remove_remote(mreg_dir: Path, name: str) -> list[Path]:
+    """Remove remote `name` from both config files (and core.remote if it names it)."""
+    changed: list[Path] = []
+    for fname in ("config.yaml", "config.local.yaml"):
+        path = mreg_dir / fname
+        if not path.exists():
+            continue
+        text, doc = _read_doc(path)
+        keys = []
+        remotes = doc.get("remotes")
+        if isinstance(remotes, dict) and name in remotes:
+            remotes = {k: v for k, v in remotes.items() if k != name}
+            if remotes:
+                doc["remotes"] = remotes
+            else:
+                doc.pop("remotes")
+            keys.append("remotes")
+        core = doc.get("core")
+        if isinstance(core, dict) and core.get("remote") == name:
+            core = {k: v for k, v in core.items() if k != "remote"}
+            if core:
+                doc["core"] = core
+            else:
+                doc.pop("core")
+            keys.append("core")
+        if keys:
+            _write_doc(path, text, doc, keys)
+            changed.append(path)
+    if not changed:
+        raise RemoteNotConfigured(f"no remote named {name!r}", hint="mreg remote list")
+    return changed
+
+
+def set_default(mreg_dir: Path, config: Any, name: str, local: bool = False) -> Path:
+    """Make `name` the default remote (core.remote)."""
+    if name not in config.remotes:
+        known = ", ".join(sorted(config.remotes)) or "none"
+        raise RemoteNotConfigured(
+            f"no remote named {name!r} (configured: {known})", hint="mreg remote add NAME URL"
+        )
+    path = mreg_dir / ("config.local.yaml" if local else "config.yaml")
+    text, doc = _read_doc(path)
+    core = dict(doc.get("core") or {})
+    core["remote"] = name
+    doc["core"] = core
+    _write_doc(path, text, doc, ["core"])
+    return path

@@ -1,0 +1,628 @@
+"""Moving blobs between the cache and a remote: push, fetch, pull, get; remote status.
+
+Layer: registry level, above remote/store/checkout. Returns dataclasses and reports
+progress through a callback; it never prints.
+
+Order rules: a directory's files go before its manifest (push), and a manifest comes
+before its files (fetch, since it lists them), so a manifest on a remote always means
+its files are there too. Every blob fetched is hashed while written and named only when
+its digest matches; a manifest fetched from a remote is validated before any of its
+paths is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from mreg.card import KIND_DIR, Card
+from mreg.errors import (
+    BlobCorrupt,
+    BlobMissing,
+    InvalidArgument,
+    InvalidPath,
+    MregError,
+    NotInitialised,
+    RemoteNotFound,
+)
+from mreg.hashing import Entry, copy_hashing, oid_of_bytes, parse_manifest
+from mreg.project import Project
+from mreg.remote import Remote, default_jobs, open_remote
+from mreg.store import Store, storage_error
+
+T = TypeVar("T")
+
+
+class Progress(Protocol):
+    """What the CLI passes in to draw a progress bar (the core never prints)."""
+
+    def start(self, total_bytes: int, count: int, what: str) -> None: ...
+
+    def advance(self, nbytes: int) -> None: ...
+
+
+def _label(card: Card) -> str:
+    return f"{card.name} v{card.version}"
+
+
+# ------------------------------------------------------------------------ what is needed
+
+
+@dataclass
+class Needs:
+    """The blobs some cards need. files: data blobs; manifests: tree blobs (oid -> size)."""
+
+    files: dict[str, int] = field(default_factory=dict)
+    manifests: dict[str, int] = field(default_factory=dict)
+    users: dict[str, list[str]] = field(default_factory=dict)  # oid -> ["churn v3", ...]
+    unreadable: dict[str, list[str]] = field(default_factory=dict)  # manifests not found
+
+    def use(self, oid: str, who: str) -> None:
+        users = self.users.setdefault(oid, [])
+        if who not in users:
+            users.append(who)
+
+    @property
+    def all(self) -> dict[str, int]:
+        return {**self.files, **self.manifests}
+
+
+ManifestReader = Callable[[str], "list[Entry] | None"]
+
+
+def needs_of(cards: Iterable[Card], read_manifest: ManifestReader) -> Needs:
+    """Every blob `cards` need; read_manifest(oid) gives a tree's entries or None."""
+    needs = Needs()
+    seen_trees: dict[str, list[Entry] | None] = {}
+    for card in cards:
+        who = _label(card)
+        oid = card.artifact.oid
+        needs.use(oid, who)
+        if card.artifact.kind != KIND_DIR:
+            needs.files[oid] = card.artifact.size
+            continue
+        if oid not in seen_trees:
+            seen_trees[oid] = read_manifest(oid)
+        entries = seen_trees[oid]
+        if entries is None:
+            needs.unreadable.setdefault(oid, []).append(who)
+            needs.manifests.setdefault(oid, 0)
+            continue
+        needs.manifests[oid] = 0
+        for e in entries:
+            needs.files[e.oid] = e.size
+            needs.use(e.oid, who)
+    return needs
+
+
+def cache_manifest(store: Store) -> ManifestReader:
+    """A manifest reader from the cache (None when absent; raises on a corrupt one)."""
+
+    def read(oid: str) -> list[Entry] | None:
+        if not store.has(oid):
+            return None
+        return parse_manifest(store.read_bytes(oid))
+
+    return read
+
+
+def remote_manifest(remote: Remote, oid: str) -> tuple[bytes, list[Entry]]:
+    """Read, digest-check and validate a manifest on a remote (untrusted input)."""
+    data = remote.read_bytes(oid)
+    got = oid_of_bytes(data)
+    if got != oid:
+        raise BlobCorrupt(
+            f"manifest {oid} on remote {remote.name} is corrupt: its bytes hash to {got}",
+            hint=f"mreg verify -r {remote.name}; push it again from a cache that holds it",
+        )
+    try:
+        return data, parse_manifest(data)
+    except MregError as exc:
+        exc.message = f"manifest {oid} on remote {remote.name}: {exc.message}"
+        raise
+
+
+def select_cards(project: Project, refs: list[str] | None, scope: str = "worktree") -> list[Card]:
+    """Cards for REFs, or every work-tree card (scope "branch": every version too)."""
+    from mreg.refs import resolve_card
+    from mreg.registry import list_cards
+
+    if refs:
+        return [resolve_card(project, r) for r in refs]
+    if scope != "worktree":
+        from mreg.history import referenced_cards
+
+        return referenced_cards(project, scope)
+    return [e.card for e in list_cards(project) if e.card is not None]
+
+
+# ---------------------------------------------------------------------------- parallel
+
+
+def run_parallel(
+    items: list[T], fn: Callable[[T], Any], jobs: int, on_error: Callable[[T, MregError], bool]
+) -> None:
+    """fn(item) for each item on `jobs` threads. on_error(item, err) -> True to go on;
+    a False (or any non-MregError) stops the rest and re-raises."""
+    if not items:
+        return
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(items)))) as pool:
+        futures: dict[Future[Any], T] = {pool.submit(fn, it): it for it in items}
+        try:
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for fut in done:
+                    exc = fut.exception()
+                    if exc is None:
+                        continue
+                    if isinstance(exc, MregError) and on_error(futures[fut], exc):
+                        continue
+                    raise exc
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+
+
+# -------------------------------------------------------------------------------- push
+
+
+@dataclass
+class TransferResult:
+    """What push or fetch did. missing: oid -> models needing it that could not be sent
+    or found; corrupt: likewise for blobs whose bytes did not match."""
+
+    remote: str
+    url: str
+    models: list[str] = field(default_factory=list)
+    transferred: int = 0
+    present: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    corrupt: dict[str, list[str]] = field(default_factory=dict)
+
+
+def push(
+    project: Project,
+    refs: list[str] | None = None,
+    remote_name: str | None = None,
+    *,
+    all_versions: bool = False,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> TransferResult:
+    """Upload the blobs the models need that the remote lacks (one listing to find out)."""
+    started = time.monotonic()
+    cards = select_cards(project, refs, "branch" if all_versions and not refs else "worktree")
+    store = project.store
+    with open_remote(project, remote_name) as remote:
+        result = TransferResult(remote.name, remote.display, sorted({_label(c) for c in cards}))
+        if not cards:
+            return result
+        on_remote = remote.list_blobs()
+
+        def read_manifest(oid: str) -> list[Entry] | None:
+            local = cache_manifest(store)(oid)
+            if local is not None:
+                return local
+            if oid in on_remote:
+                return remote_manifest(remote, oid)[1]
+            return None
+
+        needs = needs_of(cards, read_manifest)
+        for oid, who in needs.unreadable.items():
+            if oid not in on_remote:
+                result.missing[oid] = who
+        todo_files = [o for o in needs.files if o not in on_remote]
+        todo_trees = [o for o in needs.manifests if o not in on_remote and o not in result.missing]
+        result.present = len(needs.all) - len(todo_files) - len(todo_trees) - len(result.missing)
+        for oid in todo_files + todo_trees:
+            if not store.has(oid):
+                result.missing[oid] = needs.users.get(oid, [])
+        todo_files = [o for o in todo_files if o not in result.missing]
+        # A tree goes up only when all of its files are on the remote.
+        blocked = {
+            tree
+            for tree in todo_trees
+            if tree in result.missing
+            or any(e.oid in result.missing for e in (cache_manifest(store)(tree) or []))
+        }
+        todo_trees = [o for o in todo_trees if o not in blocked]
+        sizes = {o: _size(store, o) for o in todo_files + todo_trees}
+        if progress:
+            progress.start(sum(sizes.values()), len(sizes), "push")
+
+        lock = threading.Lock()
+
+        def up(oid: str) -> None:
+            n = remote.upload(oid, store.blob_path(oid))
+            if progress:
+                progress.advance(n)
+            with lock:
+                result.transferred += 1
+                result.bytes += n
+
+        def corrupt(oid: str, err: MregError) -> bool:
+            if isinstance(err, BlobCorrupt):
+                result.corrupt[oid] = needs.users.get(oid, [])
+                return True
+            return False
+
+        run_parallel(todo_files, up, jobs or default_jobs(), corrupt)
+        bad = set(result.corrupt)
+        trees = [
+            t for t in todo_trees if not any(e.oid in bad for e in cache_manifest(store)(t) or [])
+        ]
+        run_parallel(trees, up, jobs or default_jobs(), corrupt)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _size(store: Store, oid: str) -> int:
+    try:
+        return store.blob_path(oid).stat().st_size
+    except OSError:
+        return 0
+
+
+# ------------------------------------------------------------------------------- fetch
+
+
+def fetch_cards(
+    project: Project,
+    cards: list[Card],
+    remote: Remote,
+    *,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> TransferResult:
+    """Download into the cache every blob `cards` need that it lacks (resumable)."""
+    started = time.monotonic()
+    store = project.store
+    result = TransferResult(remote.name, remote.display, sorted({_label(c) for c in cards}))
+    if not cards:
+        return result
+    remote.check()
+    lock = threading.Lock()
+
+    def read_manifest(oid: str) -> list[Entry] | None:
+        local = cache_manifest(store)(oid)
+        if local is not None:
+            result.present += 1
+            return local
+        try:
+            data, entries = remote_manifest(remote, oid)
+        except RemoteNotFound:
+            return None
+        store.put_bytes(data)
+        result.transferred += 1
+        result.bytes += len(data)
+        return entries
+
+    needs = needs_of(cards, read_manifest)
+    for oid, who in needs.unreadable.items():
+        result.missing[oid] = who
+    todo = [o for o in needs.files if not store.has(o)]
+    result.present += len(needs.files) - len(todo)
+    if progress:
+        progress.start(sum(needs.files[o] for o in todo), len(todo), "fetch")
+
+    def down(oid: str) -> None:
+        n = remote.download(oid, store, progress.advance if progress else None)
+        with lock:
+            result.transferred += 1
+            result.bytes += n
+
+    def collect(oid: str, err: MregError) -> bool:
+        if isinstance(err, BlobCorrupt):
+            result.corrupt[oid] = needs.users.get(oid, [])
+            return True
+        if isinstance(err, RemoteNotFound):  # the bucket exists (checked): the blob does not
+            result.missing[oid] = needs.users.get(oid, [])
+            return True
+        return False
+
+    run_parallel(todo, down, jobs or default_jobs(), collect)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def fetch(
+    project: Project,
+    refs: list[str] | None = None,
+    remote_name: str | None = None,
+    *,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> TransferResult:
+    """`mreg fetch`: the models' blobs into the cache."""
+    cards = select_cards(project, refs)
+    with open_remote(project, remote_name) as remote:
+        return fetch_cards(project, cards, remote, jobs=jobs, progress=progress)
+
+
+def raise_for(result: TransferResult, verb: str) -> None:
+    """Turn a result's corrupt/missing blobs into the error that sets the exit code."""
+
+    def describe(blobs: dict[str, list[str]]) -> str:
+        models = sorted({m for who in blobs.values() for m in who})
+        return f"{len(blobs)} blob(s) of {', '.join(models) or 'no model in the work tree'}"
+
+    if result.corrupt:
+        raise BlobCorrupt(
+            f"{verb}: {describe(result.corrupt)} did not match their digest"
+            f" (remote {result.remote}); nothing corrupt was stored",
+            hint=f"mreg verify -r {result.remote}",
+        )
+    if result.missing:
+        if verb == "push":
+            raise BlobMissing(
+                f"push: {describe(result.missing)} are not in the cache, so not pushed",
+                hint="mreg fetch them from another remote, or mreg add the model again",
+            )
+        raise RemoteNotFound(
+            f"{verb}: {describe(result.missing)} are not on remote {result.remote} ({result.url})",
+            hint="push them from a machine whose cache holds them: mreg push",
+        )
+
+
+# -------------------------------------------------------------------------------- pull
+
+
+@dataclass
+class PullResult:
+    fetch: TransferResult
+    checkouts: list[Any] = field(default_factory=list)  # checkout.CheckoutResult
+
+
+def pull(
+    project: Project,
+    refs: list[str] | None = None,
+    remote_name: str | None = None,
+    *,
+    force: bool = False,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> PullResult:
+    """Fetch, then check the artifacts out (nothing is checked out if a blob is bad)."""
+    from mreg.checkout import checkout_card
+
+    cards = select_cards(project, refs)
+    with open_remote(project, remote_name) as remote:
+        fetched = fetch_cards(project, cards, remote, jobs=jobs, progress=progress)
+    raise_for(fetched, "pull")
+    out = PullResult(fetched)
+    with project.lock():
+        out.checkouts = [checkout_card(project, c, force=force) for c in cards]
+    return out
+
+
+# --------------------------------------------------------------------------------- get
+
+
+@dataclass
+class GetResult:
+    name: str
+    version: int
+    oid: str
+    kind: str
+    path: str
+    size: int
+    source: str  # "cache" or "remote NAME"
+
+
+def _tmp_beside(dest: Path) -> Path:
+    return dest.with_name(f".{dest.name}.mreg-{uuid.uuid4().hex[:12]}.tmp")
+
+
+class _Source:
+    """Where get reads blobs: the cache when it holds them all, else a remote."""
+
+    def __init__(self, store: Store | None, remote: Remote | None) -> None:
+        self.store = store
+        self.remote = remote
+
+    def manifest(self, oid: str) -> list[Entry]:
+        if self.store is not None and self.store.has(oid):
+            return parse_manifest(self.store.read_bytes(oid))
+        assert self.remote is not None
+        return remote_manifest(self.remote, oid)[1]
+
+    def write(self, oid: str, dest: Path, executable: bool, progress: Progress | None) -> int:
+        """Write blob oid to dest (a new file), digest checked."""
+        on_bytes = progress.advance if progress else None
+        with open(dest, "xb", buffering=0) as out:
+            if self.store is not None and self.store.has(oid):
+                with self.store.open(oid) as src:
+                    got, size = copy_hashing(src, out)
+                if on_bytes:
+                    on_bytes(size)
+                where = "the cache"
+            else:
+                assert self.remote is not None
+                got = self.remote.download_to(oid, out, on_bytes)
+                size = out.tell()
+                where = f"remote {self.remote.name}"
+        if got != oid:
+            raise BlobCorrupt(
+                f"blob {oid} from {where} is corrupt: its bytes hash to {got}",
+                hint="mreg verify" + (f" -r {self.remote.name}" if self.remote else ""),
+            )
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(dest, (0o777 if executable else 0o666) & ~mask)
+        return size
+
+
+def get_card(
+    card: Card,
+    output: Path,
+    source: _Source,
+    *,
+    force: bool = False,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Write card's artifact to output via a temp name beside it; bytes written."""
+    output = Path(os.path.abspath(output))
+    if os.path.lexists(output) and not force:
+        raise InvalidPath(f"{output} already exists", hint="add --force to replace it")
+    tmp = _tmp_beside(output)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if card.artifact.kind != KIND_DIR:
+            if progress:
+                progress.start(card.artifact.size, 1, "get")
+            size = source.write(card.artifact.oid, tmp, False, progress)
+        else:
+            from mreg.fsutil import safe_join
+
+            entries = source.manifest(card.artifact.oid)
+            if progress:
+                progress.start(sum(e.size for e in entries), len(entries), "get")
+            tmp.mkdir()
+            targets = []
+            for e in entries:
+                target = safe_join(tmp, e.path, "manifest path")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                targets.append((e, target))
+            sizes: list[int] = []
+
+            def one(item: tuple[Entry, Path]) -> None:
+                e, target = item
+                sizes.append(source.write(e.oid, target, e.exec, progress))
+
+            run_parallel(targets, one, jobs or default_jobs(), lambda _i, _e: False)
+            size = sum(sizes)
+        if os.path.lexists(output):
+            if output.is_dir() and not output.is_symlink():
+                shutil.rmtree(output)
+            else:
+                output.unlink()
+        os.replace(tmp, output)
+    except OSError as exc:
+        _remove_tree(tmp)
+        raise storage_error(exc, output) from None
+    except BaseException:
+        _remove_tree(tmp)
+        raise
+    return size
+
+
+def _remove_tree(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def get(
+    ref: str,
+    output: Path,
+    *,
+    start: Path | None = None,
+    repo_url: str | None = None,
+    remote_name: str | None = None,
+    force: bool = False,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> GetResult:
+    """`mreg get`: one artifact to output, from the cache or straight from a remote.
+
+    With repo_url, that repository is cloned (blobs on demand, no checkout) into a temp
+    folder, the card is read from it, and its committed remote config is used.
+    """
+    if repo_url is None:
+        with Project.open(start) as project:
+            return _get_from(project, ref, output, remote_name, force, jobs, progress)
+    from mreg.gitrepo import clone_metadata
+
+    with tempfile.TemporaryDirectory(prefix="mreg-get-") as tmp:
+        clone = Path(tmp) / "repo"
+        clone_metadata(repo_url, clone)
+        try:
+            project = Project.open(clone)
+        except NotInitialised:
+            raise NotInitialised(
+                f"{repo_url} has no committed .mreg/config.yaml",
+                hint="is it an mreg repository? run mreg init there and commit .mreg",
+            ) from None
+        with project:
+            return _get_from(project, ref, output, remote_name, force, jobs, progress, cache=False)
+
+
+def _get_from(
+    project: Project,
+    ref: str,
+    output: Path,
+    remote_name: str | None,
+    force: bool,
+    jobs: int | None,
+    progress: Progress | None,
+    cache: bool = True,
+) -> GetResult:
+    from mreg.refs import resolve_card
+    from mreg.status import cache_state
+
+    card = resolve_card(project, ref)
+    use_cache = cache and remote_name is None and cache_state(project.store, card) == "ok"
+    if use_cache:
+        size = get_card(
+            card, output, _Source(project.store, None), force=force, jobs=jobs, progress=progress
+        )
+        where = "cache"
+    else:
+        with open_remote(project, remote_name) as remote:
+            store = project.store if cache else None
+            size = get_card(
+                card, output, _Source(store, remote), force=force, jobs=jobs, progress=progress
+            )
+            where = f"remote {remote.name}"
+    return GetResult(
+        card.name, card.version, card.artifact.oid, card.artifact.kind, str(output), size, where
+    )
+
+
+# ------------------------------------------------------------------------- remote status
+
+
+def remote_states(
+    project: Project, cards: list[Card], remote_name: str | None = None
+) -> dict[str, str]:
+    """card name -> 'ok' | 'missing' | 'partial': are its blobs on the remote?"""
+    store = project.store
+    with open_remote(project, remote_name) as remote:
+        on_remote = remote.list_blobs()
+        out: dict[str, str] = {}
+        for card in cards:
+            oid = card.artifact.oid
+            if oid not in on_remote:
+                out[card.name] = "missing"
+                continue
+            if card.artifact.kind != KIND_DIR:
+                out[card.name] = "ok"
+                continue
+            entries = cache_manifest(store)(oid)
+            if entries is None:
+                entries = remote_manifest(remote, oid)[1]
+            out[card.name] = "ok" if all(e.oid in on_remote for e in entries) else "partial"
+    return out
+
+
+def check_jobs(jobs: int | None) -> int | None:
+    if jobs is not None and jobs < 1:
+        raise InvalidArgument("-j/--jobs must be at least 1")
+    return jobs
