@@ -15,7 +15,8 @@ from mreg.errors import EXIT_NEGATIVE, MregError
 
 hooks_app = typer.Typer(
     name="hooks",
-    help="Install, remove or show mreg's git hooks and card merge driver.",
+    help="Install, remove or show mreg's git hooks and card merge driver."
+    "\n\n\b\nExamples:\n  mreg hooks install\n  mreg hooks status\n  mreg hooks uninstall",
     no_args_is_help=True,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
