@@ -201,6 +201,125 @@ def test_json_examples_have_the_keys_mreg_prints(repo: Path) -> None:
         )
 
 
+def _git(*args: str) -> None:
+    subprocess.run(["git", *args], check=True, capture_output=True)
+
+
+def _diff_shape(doc: dict[str, Any]) -> dict[str, Any]:
+    """Per model: the keys of each single entry (model, version, artifact), and the set of
+    key sets of the entries in each keyed group (metrics, params, data, labels)."""
+    out: dict[str, Any] = {}
+    for model, groups in doc.items():
+        out[model] = {
+            group: sorted(value)
+            if group in ("model", "version", "artifact")
+            else sorted({tuple(sorted(entry)) for entry in value.values()})
+            for group, value in groups.items()
+        }
+    return out
+
+
+def test_history_remote_and_hook_json_examples(repo: Path, tmp_path: Path) -> None:
+    """The JSON examples of the history, stage, remote, check and hook commands, against
+    a run of the same scenario the docs show (churn v1 -> v2, small added, a local remote)."""
+    documented = _documented_json()
+    _json("init", "--json")
+    model = repo / "out" / "model.pkl"
+    model.parent.mkdir()
+    model.write_bytes(b"model v1\n")
+    base = ["-p", "epochs=40"]
+    _json(
+        "add",
+        "churn",
+        "out/model.pkl",
+        *base,
+        "-p",
+        "lr=0.1",
+        "-m",
+        "auc=0.9",
+        "-m",
+        "f1=0.8",
+        "--commit",
+        "--json",
+    )
+    model.write_bytes(b"model v2\n")
+    _json(
+        "add",
+        "churn",
+        "out/model.pkl",
+        *base,
+        "-p",
+        "lr=0.05",
+        "-p",
+        "optimizer=adam",
+        "-m",
+        "auc=0.93",
+        "--json",
+    )
+    (repo / "out" / "small.bin").write_bytes(b"small\n")
+    _json("add", "small", "out/small.bin", "-m", "auc=.nan", "--json")
+
+    diff = _json("diff", "--json")
+    assert diff["small"]["metrics"]["auc"]["new"] == "NaN", "NaN must be the string NaN"
+    assert _diff_shape(documented["diff"]) == _diff_shape(diff), (
+        "docs/scripting.md: the `diff` JSON example has other keys than mreg prints:\n"
+        f"printed: {json.dumps(diff, indent=1)}"
+    )
+
+    _git("add", "-A", ".mreg", ".gitignore")
+    _git("commit", "-qm", "churn v2, small v1")
+    actual: dict[str, Any] = {"tag": _json("tag", "churn", "--json")}
+    actual["promote"] = _json("promote", "churn@v1", "production", "--json")
+    actual["log"] = _json("log", "churn", "--json")
+    actual["stages"] = _json("stages", "--json")
+    actual["which"] = _json("which", "churn#production", "--json")
+    actual["check-ref"] = _json("check-ref", "refs/tags/churn#production#1", "--json")
+    code, out, _ = _run("check-ref", "refs/heads/main", "--json")
+    assert (code, out) == (0, ""), "check-ref of a ref that is no mreg tag prints nothing"
+
+    assert _run("remote", "add", "origin", "../store", "-d")[0] == 0
+    actual["remote-list"] = _json("remote", "list", "--json")
+    actual["push"] = _json("push", "--all-versions", "--json")
+    actual["fetch"] = _json("fetch", "--json")
+    actual["pull"] = _json("pull", "--json")
+    actual["get"] = _json("get", "churn@v1", "-o", str(tmp_path / "v1.pkl"), "--json")
+
+    # a damaged blob: verify names it (exit 1); deleting it and fetching repairs the cache
+    oid = actual["which"]["oid"].removeprefix("sha256:")
+    blob = repo / ".mreg" / "cache" / "sha256" / oid[:2] / oid[2:]
+    blob.chmod(0o644)
+    blob.write_bytes(b"garbage")
+    code, out, _ = _run("verify", "--json")
+    assert code == 1, "verify exits 1 when it finds damage"
+    actual["verify"] = json.loads(out)
+    blob.unlink()
+    assert _run("fetch", "churn@v1")[0] == 0
+    assert _run("verify")[0] == 0, "fetch after deleting a bad blob repairs the cache"
+
+    # a version registered and then dropped from the card leaves a blob for gc
+    (repo / "out" / "small.bin").write_bytes(b"dropped\n")
+    _json("add", "small", "out/small.bin", "--json")
+    _git("checkout", "-q", ".mreg/models/small.yaml")
+    actual["gc"] = _json("gc", "--json")
+
+    with (repo / ".mreg" / "config.yaml").open("a", encoding="utf-8") as f:
+        f.write("checks:\n  churn:\n    auc: {min: 0.5, max_drop: 0.01}\n")
+    actual["check"] = _json("check", "--json")
+    actual["hooks-install"] = _json("hooks", "install", "--json")
+    actual["hooks-status"] = _json("hooks", "status", "--json")
+
+    aliases = {"tag": "promote", "fetch": "push"}  # same shape, documented once
+    missing = sorted({aliases.get(n, n) for n in actual} - set(documented))
+    assert not missing, f"docs/scripting.md has no <!-- json: NAME --> example for {missing}"
+    for name, value in actual.items():
+        example = documented[aliases.get(name, name)]
+        assert _shape(example) == _shape(value), (
+            f"docs/scripting.md: the `{name}` JSON example has other keys than mreg prints:\n"
+            f"documented: {json.dumps(example, indent=1)}\n"
+            f"printed:    {json.dumps(value, indent=1)}"
+        )
+
+
 def test_show_json_example_is_a_valid_card() -> None:
     example = _documented_json()["show"]
     card = from_dict(example, source="docs/scripting.md")

@@ -82,7 +82,8 @@ def add_cmd(
         str | None, typer.Option("--finished", help="Training end, ISO-8601.")
     ] = None,
     commit: Annotated[
-        bool, typer.Option("--commit", help="Also git-commit the card and .gitignore.")
+        bool,
+        typer.Option("--commit", help="Also git-commit the card and .gitignore (and tag NAME@vN)."),
     ] = False,
     message: Annotated[
         str | None, typer.Option("-M", "--message", help="Commit message for --commit.")
