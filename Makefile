@@ -34,6 +34,9 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
+bench-compare: $(STAMP)
+	$(BIN)/python benchmarks/run.py --compare
+
 reliability: $(STAMP)
 	MREG_RELIABILITY_FULL=1 $(BIN)/python -m pytest -q tests/reliability
 
