@@ -171,3 +171,24 @@ def test_log_hand_written_cards(hist: History, cli: Cli) -> None:
     res = cli("log", "churn", "--json")
     assert [e["version"] for e in res.json["entries"]] == [2, 1]
     assert [e["tags"] for e in res.json["entries"]] == [[], []]
+
+
+@pytest.mark.parametrize("subject", ["fix [/] path", "[bold]x[/bold] :smile:"])
+def test_subject_is_text_not_markup(three: History, cli: Cli, subject: str) -> None:
+    three.add(b"four", message=subject)
+    res = cli("log", "churn")
+    assert res.exit_code == 0, res.stderr
+    assert subject in res.stdout
+
+
+def test_terminal_table_cells_are_text(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from mreg.cli import render
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    render.table(["Subject"], [["fix [/] path"], ["[bold]x[/bold] :smile:"]])
+    out = capsys.readouterr().out
+    assert "fix [/] path" in out and "[bold]x[/bold] :smile:" in out

@@ -56,16 +56,35 @@ def emit_json(doc: Any) -> None:
 
 
 def table(columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
-    """A rich table on stdout (plain columns when stdout is not a terminal)."""
+    """A rich table on a terminal; plain aligned columns when stdout is piped.
+
+    Cells are text, never rich markup: a commit subject like `fix [/] path` prints as is.
+    """
+    if not sys.stdout.isatty():
+        plain_table(columns, rows, title)
+        return
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
-    t = Table(title=title, box=box.SIMPLE_HEAD if sys.stdout.isatty() else box.SIMPLE)
+    t = Table(title=title, box=box.SIMPLE_HEAD)
     for col in columns:
-        t.add_column(col, overflow="fold")
+        t.add_column(Text(col), overflow="fold")
     for row in rows:
-        t.add_row(*row)
+        t.add_row(*(Text(cell) for cell in row))
     _console(stderr=False).print(t)
+
+
+def plain_table(columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
+    """Columns padded to their widest cell, two spaces apart (for pipes, logs and CI)."""
+    cells = [[c.replace("\n", " ") for c in row] for row in [columns, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    lines = [title] if title else []
+    for n, row in enumerate(cells):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def md_escape(value: str) -> str:
