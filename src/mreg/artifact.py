@@ -1,8 +1,9 @@
 """Artifacts in the work tree: hash them (with the hash-state cache) and store them.
 
 Layer: core, above store/hashing/statecache. A file artifact's oid is its blob's oid; a
-directory's is the oid of its manifest blob. Files are hashed and stored by a thread pool
-(hashlib and file I/O release the GIL), small files in one read each.
+directory's is the oid of its manifest blob. Large files are hashed and stored by a thread
+pool (hashlib and file I/O release the GIL); small files one after another in the calling
+thread, in one read each.
 """
 
 from __future__ import annotations
@@ -130,12 +131,20 @@ def _process(
             progress(f.st.st_size)
         return f, oid
 
+    # Large files each get a pool thread (and copy_hashing a hasher thread of its own).
+    # Small ones go one after another in this thread, meanwhile: their cost is per-file
+    # Python and file-system metadata, which more threads only fight over (the GIL, the
+    # folders' locks). 10,000 x 1 KiB files: 0.86 s on one thread, 1.5 s on 2 to 8.
+    large = [f for f in todo if f.st.st_size > SMALL]
+    small = [f for f in todo if f.st.st_size <= SMALL]
     fresh: list[tuple[str, os.stat_result, str]] = []
-    if len(todo) == 1:
-        results = [work(todo[0])]
+    if len(large) > 1 or (large and small):
+        with ThreadPoolExecutor(max_workers=min(workers(), len(large))) as pool:
+            pending = pool.map(work, large)
+            results = [work(f) for f in small]
+            results += pending
     else:
-        with ThreadPoolExecutor(max_workers=workers()) as pool:
-            results = list(pool.map(work, todo))
+        results = [work(f) for f in large + small]
     for f, oid in results:
         oids[f.key] = oid
         after = os.stat(f.path)

@@ -22,6 +22,7 @@ from mreg.errors import InvalidManifest
 
 ALGO = "sha256"
 CHUNK = 4 * 1024 * 1024
+FIRST_READ = 64 * 1024  # the first read of a stream: small files never need a whole CHUNK
 OID_RE = re.compile(r"^sha256:[0-9a-f]{64}\Z")  # \Z: `$` lets a final newline in
 MANIFEST_SCHEMA = 1
 
@@ -51,7 +52,7 @@ def hash_stream(stream: BinaryIO) -> tuple[str, int]:
     """Digest and size of everything left in a binary stream."""
     h = hashlib.sha256()
     size = 0
-    buf = bytearray(CHUNK)
+    buf = bytearray(min(CHUNK, FIRST_READ))  # a whole CHUNK only once the stream is big
     view = memoryview(buf)
     while True:
         n = stream.readinto(view)  # type: ignore[attr-defined]
@@ -59,6 +60,9 @@ def hash_stream(stream: BinaryIO) -> tuple[str, int]:
             break
         h.update(view[:n])
         size += n
+        if n == len(buf) < CHUNK:
+            buf = bytearray(CHUNK)
+            view = memoryview(buf)
     return f"{ALGO}:{h.hexdigest()}", size
 
 
@@ -87,28 +91,28 @@ def copy_hashing(src: BinaryIO, dst: BinaryIO, depth: int = 4) -> tuple[str, int
     reading + writing share the other: a 1 GiB copy costs about the hashing alone.
     Memory is bounded by `depth` x CHUNK whatever the file's size.
     """
-    chunk = CHUNK
     h = hashlib.sha256()
-    first = bytearray(chunk)
-    view = memoryview(first)
     size = 0
-    # Inline until a read fills a whole chunk: a small file (or a slow stream, whose
-    # reads come back short) is not worth starting a thread for.
+    # Small sources are copied inline through one small buffer: a thread and depth x
+    # CHUNK of fresh memory cost more than a small file (~1 ms for 4 MiB of zeroed pages,
+    # paid per file by a checkout of thousands). A read that fills it starts the pipeline.
+    first = bytearray(min(CHUNK, FIRST_READ))
+    view = memoryview(first)
     while True:
         n = src.readinto(view)  # type: ignore[attr-defined]
         if not n:
             return f"{ALGO}:{h.hexdigest()}", size
-        if n == chunk:
-            break
         h.update(view[:n])
         _write_all(dst, view[:n])
         size += n
+        if n == len(first):
+            break
 
     free: queue.Queue[bytearray | None] = queue.Queue()
     full: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
     failed: list[BaseException] = []
-    for _ in range(depth - 1):
-        free.put(bytearray(chunk))
+    for _ in range(max(depth, 1)):
+        free.put(bytearray(CHUNK))
 
     def hasher() -> None:
         try:
@@ -122,17 +126,14 @@ def copy_hashing(src: BinaryIO, dst: BinaryIO, depth: int = 4) -> tuple[str, int
 
     thread = threading.Thread(target=hasher, name="mreg-hasher", daemon=True)
     thread.start()
-    buf = first
     try:
-        while n:
+        while (buf := free.get()) is not None:  # None: the hasher failed
+            n = src.readinto(memoryview(buf))  # type: ignore[attr-defined]
+            if not n:
+                break
             full.put((buf, n))
             _write_all(dst, memoryview(buf)[:n])
             size += n
-            returned = free.get()
-            if returned is None:  # the hasher failed
-                break
-            buf = returned
-            n = src.readinto(memoryview(buf))  # type: ignore[attr-defined]
     finally:
         full.put(None)
         thread.join()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import uuid
 from collections.abc import Iterator
@@ -33,7 +34,12 @@ def storage_error(exc: OSError, where: Path | str) -> StorageError:
         return StorageError(f"no space left on device writing {where}", hint="free disk space")
     if exc.errno == errno.EDQUOT:
         return StorageError(f"disk quota exceeded writing {where}", hint="free disk space")
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+    if exc.errno == errno.EROFS:
+        return StorageError(
+            f"permission denied writing {where}: the file system is read-only",
+            hint="remount it read-write, or point cache.dir in .mreg/config.yaml elsewhere",
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
         return StorageError(
             f"permission denied writing {where}",
             hint="check the permissions of the cache folder (cache.dir in .mreg/config.yaml)",
@@ -47,39 +53,54 @@ class Store:
     def __init__(self, root: Path, fsync: bool = False) -> None:
         self.root = root
         self.fsync = fsync
+        # Temp names: pid + a token of this Store + a counter, unique without a getrandom
+        # per blob (thousands of small files).
+        self._token = uuid.uuid4().hex[:16]
+        self._names = itertools.count()
 
     @property
     def partial_dir(self) -> Path:
         return self.root / "partial"
 
     def blob_path(self, oid: str) -> Path:
+        return Path(self._blob_str(oid))
+
+    def _blob_str(self, oid: str) -> str:
+        # Plain strings on the per-blob paths: pathlib costs more than storing a 1 KiB file.
         head, tail = _oid_parts(oid)
-        return self.root / ALGO / head / tail
+        return f"{os.fspath(self.root)}/{ALGO}/{head}/{tail}"
 
     def has(self, oid: str) -> bool:
-        return self.blob_path(oid).is_file()
+        return os.path.isfile(self._blob_str(oid))
 
     def _temp(self) -> tuple[BinaryIO, Path]:
+        partial = os.path.join(self.root, "partial")
+        tmp = f"{partial}/{os.getpid()}-{self._token}-{next(self._names)}.tmp"
         try:
-            self.partial_dir.mkdir(parents=True, exist_ok=True)
-            tmp = self.partial_dir / f"{os.getpid()}-{uuid.uuid4().hex}.tmp"
-            return open(tmp, "xb", buffering=0), tmp
+            try:
+                return open(tmp, "xb", buffering=0), Path(tmp)
+            except FileNotFoundError:  # no partial/ yet: made on demand, not per blob
+                os.makedirs(partial, exist_ok=True)
+                return open(tmp, "xb", buffering=0), Path(tmp)
         except OSError as exc:
             raise storage_error(exc, self.partial_dir) from None
 
     def _commit(self, tmp: Path, oid: str) -> None:
         """Move a fully written temp file to its final name, read-only."""
-        final = self.blob_path(oid)
+        final = self._blob_str(oid)
         try:
-            if final.is_file():
-                tmp.unlink()  # someone stored the same bytes already
+            if os.path.isfile(final):
+                os.unlink(tmp)  # someone stored the same bytes already
                 return
-            final.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(tmp, READ_ONLY)
-            os.replace(tmp, final)
+            try:
+                os.replace(tmp, final)
+            except FileNotFoundError:  # a new fan-out folder: made on demand, not per blob
+                os.makedirs(os.path.dirname(final), exist_ok=True)
+                os.replace(tmp, final)
         except OSError as exc:
             with contextlib.suppress(OSError):
-                tmp.unlink()
+                os.unlink(tmp)
             raise storage_error(exc, final) from None
 
     def put_stream(self, src: BinaryIO) -> tuple[str, int]:
