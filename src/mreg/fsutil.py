@@ -53,6 +53,8 @@ def temp_beside(path: Path, tag: str = "") -> Path:
 def _writer_alive(pid: int) -> bool:
     if pid == os.getpid() or os.name == "nt":  # on Windows, os.kill would end the process
         return True
+    if not 0 < pid < 2**31:  # not a pid (os.kill would overflow): not ours to remove
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

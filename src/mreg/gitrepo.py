@@ -111,9 +111,14 @@ class GitRepo:
             if done.returncode in ok:
                 return ""
             stderr = done.stderr.removesuffix(b"\n").decode("utf-8", "surrogateescape")
-            detail = (f"\n  stderr: '{stderr}'" if stderr else "").strip().splitlines()
-            why = detail[-1] if detail else f"exit code({done.returncode})"
-            raise GitError(f"git {args[0]} failed: {why}")
+            lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+            # git's own error line, not the advice after it ("remove the file manually").
+            fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
+            why = (fatal or lines[-1:] or [f"exit code {done.returncode}"])[0]
+            hint = None
+            if ".lock': File exists" in why:  # a git (or mreg) process was killed mid-write
+                hint = "if no git process is running, remove that .lock file and run it again"
+            raise GitError(f"git {args[0]} failed: {why}", hint=hint)
         return done.stdout.removesuffix(b"\n").decode("utf-8", "surrogateescape")
 
     def head_commit(self) -> str | None:

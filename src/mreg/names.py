@@ -11,8 +11,8 @@ import re
 from mreg.errors import InvalidName
 
 SEGMENT = r"[a-z0-9][a-z0-9._-]*"
-NAME_RE = re.compile(rf"^{SEGMENT}(/{SEGMENT})*$")
-STAGE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+NAME_RE = re.compile(rf"^{SEGMENT}(/{SEGMENT})*\Z")  # \Z: `$` lets a final newline in
+STAGE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
 MAX_NAME = 200
 
 

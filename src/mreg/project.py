@@ -7,6 +7,7 @@ work tree from any folder inside it; `init()` creates `.mreg/`.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mreg import config as config_mod
-from mreg.errors import LockTimeout, NotInitialised, StorageError
+from mreg.errors import InvalidArgument, LockTimeout, NotInitialised, StorageError
 from mreg.fsutil import atomic_write
 from mreg.gitrepo import GitRepo, find_toplevel
 from mreg.statecache import StateCache
@@ -104,7 +105,18 @@ class Project:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         path = self.tmp_dir / "lock"
         owner = self.tmp_dir / "lock.owner"
-        timeout = float(os.environ.get("MREG_LOCK_TIMEOUT", self.config.lock_timeout))
+        timeout = self.config.lock_timeout
+        if os.environ.get("MREG_LOCK_TIMEOUT"):
+            try:
+                timeout = float(os.environ["MREG_LOCK_TIMEOUT"])
+            except ValueError:
+                timeout = math.nan
+            if not config_mod.is_timeout(timeout):
+                raise InvalidArgument(
+                    f"MREG_LOCK_TIMEOUT={os.environ['MREG_LOCK_TIMEOUT']!r}"
+                    " is not a number of seconds",
+                    hint="e.g. MREG_LOCK_TIMEOUT=60",
+                )
         lock = filelock.FileLock(str(path), timeout=timeout)
         try:
             lock.acquire()

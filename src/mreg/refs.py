@@ -14,7 +14,7 @@ from mreg.errors import InvalidName
 from mreg.names import check_name, check_stage
 from mreg.project import Project
 
-VERSION_RE = re.compile(r"^v([1-9][0-9]*)$")
+VERSION_RE = re.compile(r"^v([1-9][0-9]*)\Z")
 
 
 @dataclass(frozen=True)

@@ -416,13 +416,33 @@ def add(
             paths_to_commit=to_commit,
         )
         if commit and project.git.path_states(to_commit):
+            # Tag the version where it is first committed: also when an earlier add
+            # wrote the card but never committed it (an add --commit killed mid-way).
+            first = status in ("new", "new-version") or _untagged_new_version(
+                project, card_rel, name, new.version
+            )
             msg = message or f"mreg: {name} v{new.version}"
             result.commit = project.git.commit_paths(to_commit, msg)
-            if status in ("new", "new-version"):
+            if first:
                 from mreg.stages import ensure_version_tag
 
                 result.tag = ensure_version_tag(project, name, new.version, result.commit).tag
     return result
+
+
+def _untagged_new_version(project: Project, card_rel: str, name: str, version: int) -> bool:
+    """True when HEAD's card (if any) is of another version and NAME@vVERSION is free."""
+    from mreg.history import list_tags
+    from mreg.tags import version_tag
+
+    data = project.git.read_blob(f"HEAD:{card_rel}") if project.git.head_commit() else None
+    if data is not None:
+        try:
+            if card_mod.loads(data, expected_name=name).version == version:
+                return False
+        except MregError:
+            pass
+    return all(t.name != version_tag(name, version) for t in list_tags(project))
 
 
 def _refuse_taken_tag(project: Project, name: str, version: int) -> None:

@@ -35,7 +35,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -503,6 +503,27 @@ class Remote:
                 out[oid] = int(info.get("size") or 0)
         return out
 
+    @contextlib.contextmanager
+    def _open(self, path: str, **kwargs: Any) -> Iterator[Any]:
+        """Open a remote file for reading and close it, even when the connection is gone.
+
+        A file whose close() failed (sshfs: the connection dropped) stays "open", and
+        the garbage collector closes it again at interpreter exit, when fsspec's event
+        loop no longer runs: the process then waits forever instead of exiting. So a
+        failed close marks the file closed; the error still propagates.
+        """
+        f = self.fs.open(path, "rb", **kwargs)
+        try:
+            yield f
+        finally:
+            try:
+                f.close()
+            except BaseException:
+                for attr in ("_closed", "closed"):
+                    with contextlib.suppress(Exception):
+                        setattr(f, attr, True)
+                raise
+
     def _makedirs(self, path: str) -> None:
         if path in self._made_dirs:
             return
@@ -542,7 +563,7 @@ class Remote:
         path = self.blob_path(oid)
 
         def get() -> int:
-            with self.fs.open(path, "rb", block_size=CHUNK) as f:
+            with self._open(path, block_size=CHUNK) as f:
                 return store_verified(store, _ReadAdapter(f, on_bytes), oid, self._where())
 
         return self._call(f"downloading {oid}", get)
@@ -554,7 +575,7 @@ class Remote:
         def get() -> str:
             dest.seek(0)
             dest.truncate()
-            with self.fs.open(self.blob_path(oid), "rb", block_size=CHUNK) as f:
+            with self._open(self.blob_path(oid), block_size=CHUNK) as f:
                 return copy_hashing(_ReadAdapter(f, on_bytes), dest)[0]  # type: ignore[arg-type]
 
         return self._call(f"downloading {oid}", get)
@@ -563,7 +584,7 @@ class Remote:
         """A small blob's bytes (a manifest), unchecked: the caller checks the digest."""
 
         def cat() -> bytes:
-            with self.fs.open(self.blob_path(oid), "rb") as f:
+            with self._open(self.blob_path(oid)) as f:
                 data = f.read(limit + 1)
             if len(data) > limit:
                 raise RemoteError(f"{self._where()}: blob {oid} is larger than {limit} bytes")
@@ -577,7 +598,7 @@ class Remote:
 
         def rehash() -> str | None:
             try:
-                with self.fs.open(self.blob_path(oid), "rb", block_size=CHUNK) as f:
+                with self._open(self.blob_path(oid), block_size=CHUNK) as f:
                     return hash_stream(_ReadAdapter(f, on_bytes))[0]  # type: ignore[arg-type]
             except FileNotFoundError:
                 return None

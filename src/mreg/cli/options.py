@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import typer
 
 from mreg import yamlio
 from mreg.errors import InvalidArgument
+from mreg.hashing import load_json
 
 
 def parse_pairs(values: list[str] | None, option: str) -> dict[str, Any]:
@@ -52,8 +52,8 @@ def read_mapping_file(path: Path | None, option: str) -> dict[str, Any]:
         raise InvalidArgument(f"{option} {path}: cannot read: {exc.strerror}") from None
     if path.suffix.lower() == ".json":
         try:
-            doc = json.loads(data)
-        except (UnicodeDecodeError, ValueError) as exc:
+            doc = load_json(data)
+        except ValueError as exc:
             raise InvalidArgument(f"{option} {path}: invalid JSON: {exc}") from None
     else:
         try:

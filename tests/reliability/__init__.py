@@ -1,0 +1,1 @@
+"""Reliability campaigns (ISSUE 7): kills, concurrency, hostile input, full disks."""
