@@ -38,7 +38,7 @@ bench-compare: $(STAMP)
 	$(BIN)/python benchmarks/run.py --compare
 
 reliability: $(STAMP)
-	MREG_RELIABILITY_FULL=1 $(BIN)/python -m pytest -q tests/reliability
+	MREG_RELIABILITY_TRIALS=40 $(BIN)/python -m pytest -q -m reliability tests/reliability
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
