@@ -17,6 +17,7 @@ from typing import Any
 from mreg import card as card_mod
 from mreg.artifact import Progress, hash_artifact
 from mreg.card import Artifact, Card, Registered
+from mreg.config import merge
 from mreg.errors import (
     GitError,
     InvalidArgument,
@@ -197,14 +198,8 @@ def framework_info(name: str) -> dict[str, Any]:
     return info
 
 
-def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+# Nested option values merge key by key (`-p tree.depth=7` keeps the file's tree.*).
+deep_merge = merge
 
 
 # ------------------------------------------------------------------------------ adding

@@ -73,6 +73,13 @@ class Store:
     def has(self, oid: str) -> bool:
         return os.path.isfile(self._blob_str(oid))
 
+    def size(self, oid: str) -> int:
+        """Bytes of a stored blob (0 when it is not stored)."""
+        try:
+            return os.stat(self._blob_str(oid)).st_size
+        except OSError:
+            return 0
+
     def _temp(self) -> tuple[BinaryIO, Path]:
         partial = os.path.join(self.root, "partial")
         tmp = f"{partial}/{os.getpid()}-{self._token}-{next(self._names)}.tmp"

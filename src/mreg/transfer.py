@@ -240,7 +240,7 @@ def push(
             or any(e.oid in result.missing for e in (cache_manifest(store)(tree) or []))
         }
         todo_trees = [o for o in todo_trees if o not in blocked]
-        sizes = {o: _size(store, o) for o in todo_files + todo_trees}
+        sizes = {o: store.size(o) for o in todo_files + todo_trees}
         if progress:
             progress.start(sum(sizes.values()), len(sizes), "push")
 
@@ -268,13 +268,6 @@ def push(
         run_parallel(trees, up, jobs or default_jobs(), corrupt)
     result.seconds = time.monotonic() - started
     return result
-
-
-def _size(store: Store, oid: str) -> int:
-    try:
-        return store.blob_path(oid).stat().st_size
-    except OSError:
-        return 0
 
 
 # ------------------------------------------------------------------------------- fetch

@@ -85,7 +85,7 @@ def verify(
     result = VerifyResult(where=f"cache {store.root}")
     lock = threading.Lock()
     present = [o for o in targets if o in stored]
-    sizes = {o: _size(store, o) for o in present}
+    sizes = {o: store.size(o) for o in present}
     if progress:
         progress.start(sum(sizes.values()), len(present), "verify")
 
@@ -105,13 +105,6 @@ def verify(
             result.bad.append(BadBlob(oid, "missing", needs.users.get(oid, [])))
     result.bad.sort(key=lambda b: (b.problem, b.oid))
     return result
-
-
-def _size(store: Store, oid: str) -> int:
-    try:
-        return store.blob_path(oid).stat().st_size
-    except OSError:
-        return 0
 
 
 def _verify_remote(
