@@ -192,3 +192,14 @@ def test_terminal_table_cells_are_text(
     render.table(["Subject"], [["fix [/] path"], ["[bold]x[/bold] :smile:"]])
     out = capsys.readouterr().out
     assert "fix [/] path" in out and "[bold]x[/bold] :smile:" in out
+
+
+def test_ls_at_a_revision_reads_git_objects(three: History, cli: Cli) -> None:
+    before = three.card_text()
+    res = cli("ls", "--rev", "HEAD~3", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert [(m["name"], m["version"]) for m in res.json["models"]] == [("churn", 1)]
+    assert three.card_text() == before  # nothing checked out
+    now = cli("ls", "--json").json["models"]
+    assert [(m["name"], m["version"]) for m in now] == [("churn", 3)]
+    assert_error(cli("ls", "--rev", "nosuch"), 3, "unknown revision 'nosuch'", "git log")

@@ -174,23 +174,42 @@ def _headline(metrics: dict[str, Any], n: int = 3) -> str:
     return ", ".join(f"{k}={render.fmt_value(v)}" for k, v in list(flat.items())[:n])
 
 
-def ls_cmd(json: JsonOpt = False, md: MdOpt = False) -> None:
+def ls_cmd(
+    rev: Annotated[
+        str | None,
+        typer.Option("--rev", help="List the cards as committed at this git revision."),
+    ] = None,
+    json: JsonOpt = False,
+    md: MdOpt = False,
+) -> None:
     """List every model: version, kind, size, oid, when registered, headline metrics.
 
     A card that fails to load is listed as broken, with its file and the reason.
+    With --rev the cards are read from git objects; nothing is checked out.
 
     \b
     Examples:
       mreg ls
+      mreg ls --rev main~3
       mreg ls --json | jq '.models[].name'
     """
     render.STATE.json = json
     from mreg.card import flatten
     from mreg.hashing import short
-    from mreg.registry import list_cards
+    from mreg.registry import CardEntry, list_cards
 
     with _project() as proj:
-        entries = list_cards(proj)
+        if rev is None:
+            entries = list_cards(proj)
+        else:
+            from mreg.history import card_relpath, cards_at
+
+            entries = [
+                CardEntry(name, card_relpath(name), None, got)
+                if isinstance(got, str)
+                else CardEntry(name, card_relpath(name), got)
+                for name, got in sorted(cards_at(proj, rev).items())
+            ]
     if json:
         rows_json = []
         for e in entries:
