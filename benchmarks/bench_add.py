@@ -40,6 +40,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _results import write_results
+
 HERE = Path(__file__).resolve().parent
 TARGET = 1.3
 LIMIT_ROWS = ("openssl", "cp")
@@ -289,32 +291,9 @@ def report(args: argparse.Namespace, bench: Bench, desc: list[str], load: str) -
     print(table)
     if args.no_write:
         return
-    notes = ""
-    if args.out.exists():
-        old = args.out.read_text()
-        at = old.find("\n## Notes")
-        if at >= 0:
-            notes = old[at:]
-    cmd = " ".join(["python", "benchmarks/bench_add.py", *sys.argv[1:]])
-    text = "\n".join(
-        [
-            "# mreg add: speed against the hardware limits",
-            "",
-            f"Made by `{cmd}` on {time.strftime('%Y-%m-%d %H:%M %Z')}.",
-            "",
-            "## Machine",
-            "",
-            *desc,
-            "",
-            "## Results",
-            "",
-            table,
-            "",
-        ]
+    write_results(
+        args.out, "mreg add: speed against the hardware limits", "bench_add.py", desc, table
     )
-    if notes:
-        text += "\n" + notes.strip("\n") + "\n"
-    args.out.write_text(text)
 
 
 def main() -> None:

@@ -56,6 +56,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from _results import write_results
+
 HERE = Path(__file__).resolve().parent
 PEER_RATIO = 1 / 3
 STAGES_ABS = 0.5
@@ -506,32 +508,13 @@ def report(
     print(text)
     if args.no_write:
         return
-    notes = ""
-    if args.out.exists():
-        old = args.out.read_text()
-        at = old.find("\n## Notes")
-        if at >= 0:
-            notes = old[at:]
-    cmd = " ".join(["python", "benchmarks/bench_history.py", *sys.argv[1:]])
-    doc = "\n".join(
-        [
-            "# mreg history commands: speed against DVC, GTO and git",
-            "",
-            f"Made by `{cmd}` on {time.strftime('%Y-%m-%d %H:%M %Z')}.",
-            "",
-            "## Machine",
-            "",
-            *desc,
-            "",
-            "## Results",
-            "",
-            text,
-            "",
-        ]
+    write_results(
+        args.out,
+        "mreg history commands: speed against DVC, GTO and git",
+        "bench_history.py",
+        desc,
+        text,
     )
-    if notes:
-        doc += "\n" + notes.strip("\n") + "\n"
-    args.out.write_text(doc)
 
 
 def main() -> None:
