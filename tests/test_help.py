@@ -87,3 +87,60 @@ def test_version_imports_nothing_heavy(argv: list[str]) -> None:
     assert "mreg" in modules  # the check itself works
     heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
     assert heavy == []
+
+
+# --- lazy registration: `mreg NAME` builds only NAME's command ------------------------
+
+
+def _top_level(app_: Any) -> dict[str, Any]:
+    return dict(typer.main.get_command(app_).commands)  # type: ignore[attr-defined]
+
+
+def test_every_command_has_a_module_for_lazy_loading() -> None:
+    from mreg.cli.app import COMMAND_MODULES
+
+    assert set(_top_level(app)) == set(COMMAND_MODULES)
+
+
+@pytest.mark.parametrize("name", sorted(_top_level(app)))
+def test_a_lazily_built_app_holds_the_same_command(name: str) -> None:
+    from mreg.cli.app import app_for
+
+    lazy = _top_level(app_for([name, "--help"]))
+    assert list(lazy) == [name]
+    full = _top_level(app)[name]
+
+    def shape(cmd: Any) -> list[tuple[str, ...]]:
+        subs = getattr(cmd, "commands", {})
+        own = [(p.name, *p.opts) for p in cmd.params]
+        return own + [(n, *map(str, shape(s))) for n, s in sorted(subs.items())]
+
+    assert shape(lazy[name]) == shape(full)
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["status"], "status"),
+        (["-C", "sub", "add", "m", "x"], "add"),
+        (["-Csub", "--debug", "remote", "list"], "remote"),
+        (["--debug", "hooks", "status"], "hooks"),
+        (["--help"], None),
+        (["-C"], None),
+        (["--version", "ls"], None),
+        (["stauts"], None),  # a typo: the full app answers with its usage error
+        ([], None),
+    ],
+)
+def test_command_name_skips_the_global_options(args: list[str], name: str | None) -> None:
+    from mreg.cli.app import command_name
+
+    assert command_name(args) == name
+
+
+def test_a_mistyped_command_gets_the_usage_error(tmp_path: Any) -> None:
+    res = subprocess.run(
+        [str(mreg_script()), "stauts"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert res.returncode == 2
+    assert "No such command 'stauts'" in res.stderr

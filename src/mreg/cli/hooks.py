@@ -322,10 +322,14 @@ def merge_driver_cmd(
         raise typer.Exit(EXIT_NEGATIVE)
 
 
-def register(app: Any) -> None:
-    """Add these commands to the root app (called by mreg.cli.app)."""
-    app.command(name="check")(check_cmd)
-    app.add_typer(hooks_app, name="hooks")
-    extra = {"ignore_unknown_options": True, "allow_extra_args": False}
-    app.command(name="hook", hidden=True, context_settings=extra)(hook_cmd)
-    app.command(name="merge-driver", hidden=True)(merge_driver_cmd)
+def register(app: Any, only: str | None = None) -> None:
+    """Add these commands (only the one named, if given) to the root app (mreg.cli.app)."""
+    if only in (None, "check"):
+        app.command(name="check")(check_cmd)
+    if only in (None, "hooks"):
+        app.add_typer(hooks_app, name="hooks")
+    if only in (None, "hook"):
+        extra = {"ignore_unknown_options": True, "allow_extra_args": False}
+        app.command(name="hook", hidden=True, context_settings=extra)(hook_cmd)
+    if only in (None, "merge-driver"):
+        app.command(name="merge-driver", hidden=True)(merge_driver_cmd)

@@ -25,9 +25,9 @@ def main(argv: list[str] | None = None) -> None:
         code = fast_path(args[1:])
         if code is not None:
             sys.exit(code)
-    from mreg.cli.app import app
+    from mreg.cli.app import app_for
 
-    app(args=args, prog_name="mreg")
+    app_for(args)(args=args, prog_name="mreg")
 
 
 if __name__ == "__main__":
