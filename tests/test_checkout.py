@@ -358,3 +358,77 @@ def test_checkout_all_still_does_the_good_cards(repo: Path) -> None:
     with pytest.raises(InvalidCard, match=r"\.mreg/models/bad\.yaml: invalid YAML"):
         mreg.checkout()
     assert model.read_bytes() == b"good"
+
+
+# ------------------------------------------------------- known-good blobs (no re-hash)
+
+BIG = 2 * 1024 * 1024  # above checkout.KNOWN_MIN
+
+
+def _known(repo: Path, oid: str) -> bool:
+    with Project.open(repo) as proj:
+        return proj.state.blob_known(oid, os.stat(blob_path(repo, oid)))
+
+
+@pytest.mark.parametrize("link", ["copy", "hardlink", "symlink"])
+def test_a_blob_add_wrote_is_checked_out_without_rehashing(
+    repo: Path, link: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    checkout = importlib.import_module("mreg.checkout")  # `mreg.checkout` is the API function
+    _set_links(repo, link)
+    data = os.urandom(BIG)
+    model = write(repo / "m.bin", data)
+    card = _add(repo, "m", "m.bin")
+    assert _known(repo, card.artifact.oid)
+    model.unlink()
+
+    def no_hashing(*args: object) -> object:
+        raise AssertionError("a known-good blob was hashed again")
+
+    monkeypatch.setattr(checkout, "hash_file", no_hashing)
+    monkeypatch.setattr(checkout, "copy_hashing", no_hashing)
+    assert _checkout(repo, card) == "created"
+    assert model.read_bytes() == data
+    if link == "hardlink":
+        assert model.stat().st_ino == blob_path(repo, card.artifact.oid).stat().st_ino
+
+
+def test_a_blob_changed_after_add_is_hashed_and_refused(repo: Path) -> None:
+    model = write(repo / "m.bin", os.urandom(BIG))
+    card = _add(repo, "m", "m.bin")
+    model.unlink()
+    blob = blob_path(repo, card.artifact.oid)
+    _corrupt(blob, os.urandom(BIG))  # a write changes the mtime: no longer known
+    assert not _known(repo, card.artifact.oid)
+    with pytest.raises(BlobCorrupt):
+        _checkout(repo, card)
+    assert not model.exists()
+
+
+def test_a_blob_add_did_not_write_is_not_trusted(repo: Path) -> None:
+    # Bad bytes under the right name before the add: add keeps the existing blob
+    # (content-addressed, never rewritten), so it must not vouch for it.
+    data = os.urandom(BIG)
+    model = write(repo / "m.bin", data)
+    blob = blob_path(repo, sha(data))
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    blob.write_bytes(os.urandom(BIG))
+    os.utime(blob, ns=(1_000_000_000, 1_000_000_000))
+    card = _add(repo, "m", "m.bin")
+    assert not _known(repo, card.artifact.oid)
+    model.unlink()
+    with pytest.raises(BlobCorrupt):
+        _checkout(repo, card)
+
+
+def test_a_checked_blob_is_remembered(repo: Path) -> None:
+    model = write(repo / "m.bin", os.urandom(BIG))
+    card = _add(repo, "m", "m.bin")
+    with Project.open(repo) as proj:  # forget what add recorded
+        proj.state._connect().execute("DELETE FROM blobs")
+    assert not _known(repo, card.artifact.oid)
+    model.unlink()
+    assert _checkout(repo, card) == "created"  # hashed on the way out ...
+    assert _known(repo, card.artifact.oid)  # ... and remembered

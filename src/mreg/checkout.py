@@ -34,6 +34,7 @@ from mreg.errors import (
 from mreg.fsutil import remove_stale_temps, remove_stale_temps_in, safe_join, temp_beside
 from mreg.hashing import Entry, copy_hashing, hash_file, parse_manifest
 from mreg.project import Project
+from mreg.statecache import StateCache
 from mreg.store import Store, storage_error
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
@@ -92,11 +93,46 @@ def _reflink(src: Path, tmp: Path) -> None:
             raise
 
 
-def _place(store: Store, oid: str, dest: Path, links: list[str], executable: bool) -> None:
-    """Write blob `oid` to dest with the first link type that works, digest checked."""
+# Blobs at least this big are looked up in the known-good table before being re-hashed;
+# hashing a smaller one costs less than the lookup.
+KNOWN_MIN = 1 << 20
+
+
+def _copy(src: Path, tmp: Path) -> None:
+    """Copy src to the new file tmp in the kernel (copy_file_range), without hashing."""
+    with open(src, "rb", buffering=0) as s, open(tmp, "xb", buffering=0) as d:
+        try:
+            if not hasattr(os, "copy_file_range"):  # not Linux
+                raise OSError(errno.ENOSYS, "no copy_file_range")
+            while os.copy_file_range(s.fileno(), d.fileno(), 1 << 30):
+                pass
+        except OSError as exc:
+            if exc.errno not in _UNSUPPORTED:
+                raise
+            s.seek(0)
+            d.seek(0)
+            d.truncate()
+            shutil.copyfileobj(s, d, 1 << 20)
+
+
+def _place(
+    store: Store,
+    oid: str,
+    dest: Path,
+    links: list[str],
+    executable: bool,
+    state: StateCache | None = None,
+) -> None:
+    """Write blob `oid` to dest with the first link type that works, digest checked
+    (unless `state` knows the blob as hashed by mreg and unchanged since)."""
     blob = store.blob_path(oid)
-    if not blob.is_file():
+    try:
+        before = os.stat(blob)
+    except OSError:
+        before = None
+    if before is None or not stat_mod.S_ISREG(before.st_mode):
         raise BlobMissing(f"blob {oid} is not in the cache")
+    known = state is not None and before.st_size >= KNOWN_MIN and state.blob_known(oid, before)
     dest.parent.mkdir(parents=True, exist_ok=True)
     mode = (0o777 if executable else 0o666) & ~_umask()
     if executable:
@@ -105,14 +141,20 @@ def _place(store: Store, oid: str, dest: Path, links: list[str], executable: boo
     for kind in links:
         tmp = _tmp_beside(dest)
         try:
+            got = oid
             if kind == "copy":
-                with open(blob, "rb", buffering=0) as s, open(tmp, "xb", buffering=0) as d:
-                    got = copy_hashing(s, d)[0]
+                if known:
+                    _copy(blob, tmp)
+                else:
+                    with open(blob, "rb", buffering=0) as s, open(tmp, "xb", buffering=0) as d:
+                        got = copy_hashing(s, d)[0]
             elif kind == "reflink":
                 _reflink(blob, tmp)
-                got = hash_file(tmp)[0]
+                if not known:
+                    got = hash_file(tmp)[0]
             else:
-                got = hash_file(blob)[0]
+                if not known:
+                    got = hash_file(blob)[0]
                 if kind == "hardlink":
                     os.link(blob, tmp)
                 else:
@@ -125,6 +167,8 @@ def _place(store: Store, oid: str, dest: Path, links: list[str], executable: boo
             if kind in ("copy", "reflink"):
                 os.chmod(tmp, mode)
             os.replace(tmp, dest)
+            if state is not None and not known and before.st_size >= KNOWN_MIN:
+                _remember(state, oid, blob, before)
             return
         except OSError as exc:
             with contextlib.suppress(OSError):
@@ -137,6 +181,21 @@ def _place(store: Store, oid: str, dest: Path, links: list[str], executable: boo
                 tmp.unlink()
             raise
     raise StorageError(f"none of the link types {links} works for {dest}", hint="add copy")
+
+
+def _remember(state: StateCache, oid: str, blob: Path, before: os.stat_result) -> None:
+    """Record blob as known-good if its stat did not change while it was hashed."""
+    try:
+        after = os.stat(blob)
+    except OSError:
+        return
+    if (after.st_dev, after.st_ino, after.st_size, after.st_mtime_ns) == (
+        before.st_dev,
+        before.st_ino,
+        before.st_size,
+        before.st_mtime_ns,
+    ):
+        state.record_blobs([(oid, after)])
 
 
 def _umask() -> int:
@@ -209,7 +268,7 @@ def _checkout_file(
             return CheckoutResult(card.name, rel, "conflict", [rel])
         if dest.is_dir() and not dest.is_symlink():
             shutil.rmtree(dest)
-    _place(store, card.artifact.oid, dest, project.config.link, False)
+    _place(store, card.artifact.oid, dest, project.config.link, False, project.state)
     return CheckoutResult(card.name, rel, "updated" if exists else "created")
 
 
@@ -257,7 +316,7 @@ def _checkout_dir(
                 conflicts.append(f"{rel}/{path}")
         if conflicts and not force:
             return CheckoutResult(card.name, rel, "conflict", sorted(conflicts))
-    if _swap_in(store, project.config.link, entries, dest, have):
+    if _swap_in(store, project.config.link, entries, dest, have, project.state):
         return CheckoutResult(card.name, rel, "updated" if exists else "created")
     # No atomic exchange here (not Linux, or the folder is a mount point): in place.
     dest.mkdir(parents=True, exist_ok=True)
@@ -267,7 +326,7 @@ def _checkout_dir(
             continue
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
-        _place(store, e.oid, target, project.config.link, e.exec)
+        _place(store, e.oid, target, project.config.link, e.exec, project.state)
     # Anything the manifest does not list goes (its bytes are in the cache, or force).
     for f in scan_dir_loose(dest):
         if f not in want:
@@ -302,7 +361,12 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def _swap_in(
-    store: Store, links: list[str], entries: list[Entry], dest: Path, have: dict[str, str]
+    store: Store,
+    links: list[str],
+    entries: list[Entry],
+    dest: Path,
+    have: dict[str, str],
+    state: StateCache | None = None,
 ) -> bool:
     """Build the new folder beside dest, then swap it in with one atomic rename, so that
     a kill leaves the old folder or the new one, never a mix. Files that stay the same
@@ -324,7 +388,7 @@ def _swap_in(
                         continue
                     except OSError:
                         pass  # no hard links here: copy it from the cache
-            _place(store, e.oid, target, links, e.exec)
+            _place(store, e.oid, target, links, e.exec, state)
         if not os.path.lexists(dest):
             os.rename(stage, dest)
             return True

@@ -10,13 +10,14 @@ import contextlib
 import datetime as dt
 import os
 import shlex
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mreg import card as card_mod
 from mreg.artifact import Progress, hash_artifact
-from mreg.card import Artifact, Card, Registered
+from mreg.card import KIND_FILE, Artifact, Card, Registered
 from mreg.config import merge
 from mreg.errors import (
     GitError,
@@ -340,9 +341,12 @@ def add(
             # A killed checkout's temp files are not part of the model.
             remove_stale_temps_in(absolute)
         # A folder checked out with cache.link: symlink holds links into the cache.
+        add_started = time.time_ns()
         info = hash_artifact(
             absolute, rel, project.state, project.store, progress, project.store.root.resolve()
         )
+        if info.kind == KIND_FILE:
+            _remember_written_blob(project, info.oid, add_started)
 
         new = _next_card(old, name, rel, info)
         if description is not None:
@@ -462,6 +466,17 @@ def project_cards_claiming(project: Project, name: str, rel: str) -> list[str]:
         if entry.card is not None and entry.name != name and _claims(entry.card.artifact.path, rel):
             out.append(entry.name)
     return out
+
+
+def _remember_written_blob(project: Project, oid: str, started_ns: int) -> None:
+    """A blob written during this add holds bytes mreg hashed while writing them: record
+    it as known-good, so that checking it out later need not hash it again."""
+    try:
+        st = os.stat(project.store.blob_path(oid))
+    except OSError:
+        return
+    if st.st_mtime_ns >= started_ns:  # written now; an older blob was not checked here
+        project.state.record_blobs([(oid, st)])
 
 
 def _next_card(old: Card | None, name: str, rel: str, info: Any) -> Card:

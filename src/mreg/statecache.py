@@ -52,6 +52,10 @@ class StateCache:
                     "CREATE TABLE IF NOT EXISTS state (path TEXT PRIMARY KEY, ino INTEGER,"
                     " size INTEGER, mtime_ns INTEGER, oid TEXT)"
                 )
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS blobs (oid TEXT PRIMARY KEY, dev INTEGER,"
+                    " ino INTEGER, size INTEGER, mtime_ns INTEGER)"
+                )
                 self._conn = conn
             except (sqlite3.Error, OSError):
                 self._broken = True
@@ -93,6 +97,42 @@ class StateCache:
             with conn:
                 conn.execute("BEGIN")
                 conn.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?)", keep)
+        except sqlite3.Error:
+            pass
+
+    # Known-good blobs. A cache blob whose bytes mreg hashed (while writing it, or when a
+    # checkout checked it) is remembered with its (dev, inode, size, mtime_ns); a later
+    # checkout of an unchanged blob skips re-hashing it. No racy-clean margin here: blobs
+    # are read-only files only mreg writes. Bit rot leaves the stat as it was: that is
+    # what `mreg verify` re-hashes for.
+
+    def blob_known(self, oid: str, st: os.stat_result) -> bool:
+        """True when blob oid was hashed by mreg and its stat has not changed since."""
+        conn = self._connect()
+        if conn is None:
+            return False
+        import sqlite3
+
+        try:
+            row = conn.execute(
+                "SELECT dev, ino, size, mtime_ns FROM blobs WHERE oid = ?", (oid,)
+            ).fetchone()
+        except sqlite3.Error:
+            return False
+        return row is not None and tuple(row) == (st.st_dev, *_key(st))
+
+    def record_blobs(self, rows: list[tuple[str, os.stat_result]]) -> None:
+        """Remember (oid, stat) of blobs whose bytes were just hashed."""
+        conn = self._connect()
+        if conn is None or not rows:
+            return
+        import sqlite3
+
+        keep = [(oid, st.st_dev, *_key(st)) for oid, st in rows]
+        try:
+            with conn:
+                conn.execute("BEGIN")
+                conn.executemany("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?)", keep)
         except sqlite3.Error:
             pass
 
