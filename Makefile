@@ -31,11 +31,12 @@ pytest: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
+# make bench BENCH_ARGS='--quick --only hooks,history'
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 bench-compare: $(STAMP)
-	$(BIN)/python benchmarks/run.py --compare
+	$(BIN)/python benchmarks/run.py --compare $(BENCH_ARGS)
 
 reliability: $(STAMP)
 	MREG_RELIABILITY_TRIALS=40 $(BIN)/python -m pytest -q -m reliability tests/reliability

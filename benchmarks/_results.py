@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 
@@ -23,3 +25,42 @@ def write_results(out: Path, title: str, script: str, desc: list[str], body: str
     if notes:
         text += "\n" + notes.strip("\n") + "\n"
     out.write_text(text)
+
+
+# --- The suite's one table (issue 6) -------------------------------------------------
+# Every script also writes its rows as JSON (benchmarks/rows-<script>.json); run.py joins
+# them into RESULTS.md's table: operation, mreg, peer, limit, mreg/peer, mreg/limit.
+
+
+@dataclass
+class Row:
+    """One line of the suite's table; times in seconds (or MiB when unit is "MiB")."""
+
+    operation: str
+    mreg: float
+    peer: float | None = None
+    peer_name: str = ""  # e.g. "dvc add"
+    limit: float | None = None
+    limit_name: str = ""  # e.g. "max(openssl, cp)"
+    target: str = ""  # e.g. "<= 0.5x peer", "<= 1.3x limit"
+    met: bool | None = None  # None: no target, or its operand was not measured
+    unit: str = "s"
+
+
+def write_rows(script: str, rows: list[Row]) -> Path:
+    """Write rows for run.py next to this file as rows-<script>.json."""
+    out = Path(__file__).resolve().parent / f"rows-{script}.json"
+    out.write_text(json.dumps([asdict(r) for r in rows], indent=1) + "\n")
+    return out
+
+
+def read_rows(path: Path) -> list[Row]:
+    """Rows written by write_rows."""
+    return [Row(**item) for item in json.loads(path.read_text())]
+
+
+def verdict(value: float | None, bound: float | None, factor: float) -> bool | None:
+    """value <= factor x bound, or None when either side was not measured."""
+    if value is None or bound is None:
+        return None
+    return value <= factor * bound
