@@ -93,7 +93,12 @@ SECRET_ENV = (
     "AZURE_STORAGE_SAS_TOKEN",
 )
 DEFAULT_RETRIES = 3
+# Seconds to connect, and to wait for the next bytes of an answer (S3), or to set up an
+# SSH session; MREG_REMOTE_TIMEOUT changes it, a backend option of the remote wins.
+DEFAULT_TIMEOUT = 15.0
 MAX_MANIFEST = 64 * 1024 * 1024
+# A progress callback hears of at least this many bytes at a time (or of a whole blob).
+PROGRESS_STEP = 1024 * 1024
 
 
 def default_jobs() -> int:
@@ -226,6 +231,14 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return out
 
 
+def _is_timeout(exc: BaseException) -> bool:
+    timeouts = {"ReadTimeoutError", "ConnectTimeoutError", "FSTimeoutError", "ServerTimeoutError"}
+    return any(
+        type(e).__name__ in timeouts or isinstance(e, (TimeoutError, socket.timeout))
+        for e in _chain(exc)
+    )
+
+
 def _is_auth_trouble(exc: BaseException) -> bool:
     for e in _chain(exc):
         if isinstance(e, PermissionError):
@@ -256,20 +269,99 @@ class RemoteBlob:
     size: int
 
 
+class _ByteCounter:
+    """Passes byte counts on to a progress callback in steps of at least PROGRESS_STEP
+    (so a large blob moves the bar per chunk, at no cost per small read); `rewind`
+    takes back what an attempt reported when it is retried from the start."""
+
+    def __init__(self, on_bytes: ByteProgress) -> None:
+        self._on_bytes = on_bytes
+        self._lock = threading.Lock()
+        self.reported = 0
+        self._pending = 0
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self._pending += n
+            if self._pending < PROGRESS_STEP:
+                return
+            n, self._pending = self._pending, 0
+            self.reported += n
+        self._on_bytes(n)
+
+    def settle(self, total: int) -> None:
+        """The attempt succeeded with `total` bytes: report whatever is left."""
+        with self._lock:
+            n = total - self.reported
+            self.reported, self._pending = total, 0
+        if n:
+            self._on_bytes(n)
+
+    def rewind(self) -> None:
+        with self._lock:
+            n, self.reported, self._pending = self.reported, 0, 0
+        if n:
+            self._on_bytes(-n)
+
+
+def _counter(on_bytes: ByteProgress | None) -> _ByteCounter | None:
+    return _ByteCounter(on_bytes) if on_bytes is not None else None
+
+
+def _fsspec_callback(counter: _ByteCounter) -> Any:
+    """An fsspec Callback that feeds counter (backends call it per chunk they send)."""
+    from fsspec.callbacks import Callback  # type: ignore[import-untyped]
+
+    class _Feed(Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self._seen = 0
+
+        def call(self, *args: Any, **kwargs: Any) -> None:
+            value = int(self.value or 0)
+            if value > self._seen:
+                counter.add(value - self._seen)
+                self._seen = value
+
+    return _Feed()
+
+
 class _ReadAdapter:
     """Give any file-like object `readinto` (copy_hashing needs it) and count bytes."""
 
-    def __init__(self, f: Any, on_bytes: ByteProgress | None) -> None:
+    def __init__(self, f: Any, counter: _ByteCounter | None) -> None:
         self._f = f
-        self._on_bytes = on_bytes
+        self._counter = counter
 
     def readinto(self, view: memoryview) -> int:
         data = self._f.read(len(view))
         n = len(data)
         view[:n] = data
-        if n and self._on_bytes is not None:
-            self._on_bytes(n)
+        if n and self._counter is not None:
+            self._counter.add(n)
         return n
+
+
+def _copy_counting(src: Path, dest: str, counter: _ByteCounter) -> None:
+    """Copy a local file to a new local file in CHUNK steps, counting (no extra pass:
+    the kernel copies, as shutil.copyfile would)."""
+    with open(src, "rb") as fin, open(dest, "wb") as fout:
+        offset = 0
+        while True:
+            try:
+                n = os.sendfile(fout.fileno(), fin.fileno(), offset, CHUNK)
+            except OSError as exc:  # no file-to-file sendfile here: plain reads
+                if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSOCK, errno.EOPNOTSUPP):
+                    raise
+                fin.seek(offset)
+                while data := fin.read(CHUNK):
+                    fout.write(data)
+                    counter.add(len(data))
+                return
+            if n == 0:
+                return
+            offset += n
+            counter.add(n)
 
 
 class Remote:
@@ -303,19 +395,28 @@ class Remote:
 
     def _normalise(self, options: dict[str, Any]) -> dict[str, Any]:
         opts = dict(options)
+        timeout = self.timeout = _timeout()
         if self.protocol == "s3":
             region = opts.pop("region", None)
             if region is not None:
                 opts.setdefault("client_kwargs", {})["region_name"] = region
             config = dict(opts.get("config_kwargs") or {})
-            config.setdefault("connect_timeout", 10)
-            config.setdefault("read_timeout", 60)
-            config.setdefault("retries", {"max_attempts": 1, "mode": "standard"})  # mreg retries
+            config.setdefault("connect_timeout", timeout)
+            config.setdefault("read_timeout", timeout)
+            # One attempt per request: mreg retries (MREG_REMOTE_RETRIES), so that a
+            # server that stops answering costs (retries + 1) x the timeout, no more.
+            config.setdefault("retries", {"total_max_attempts": 1, "mode": "standard"})
             opts["config_kwargs"] = config
+            self.timeout = _number(config["read_timeout"], timeout)
         if self.protocol in OBJECT_STORES:
             opts.setdefault("use_listings_cache", False)
         if self.protocol == "ssh":
-            opts.setdefault("timeout", 15)
+            opts.setdefault("timeout", timeout)  # fsspec: the whole session setup
+            opts.setdefault("connect_timeout", timeout)  # asyncssh: TCP connect + handshake
+            # A server that stops answering mid-transfer is dropped after ~3 silent
+            # keepalives, instead of waiting on TCP for many minutes.
+            opts.setdefault("keepalive_interval", timeout)
+            self.timeout = _number(opts["timeout"], timeout)
             if isinstance(opts.get("client_keys"), str):
                 opts["client_keys"] = [opts["client_keys"]]
         return opts
@@ -349,21 +450,38 @@ class Remote:
                 hint="check the URL: does the bucket, container or folder exist?",
             )
         if _is_connection_trouble(exc):
+            if _is_timeout(exc):
+                return RemoteUnreachable(
+                    f"{where}: no answer within {self.timeout:g}s while {doing}: {detail}",
+                    hint="check the URL, the endpoint and the network; then rerun (it resumes)."
+                    " MREG_REMOTE_TIMEOUT sets the seconds to wait",
+                )
             return RemoteUnreachable(
                 f"{where}: cannot reach the remote while {doing}: {detail}",
                 hint="check the URL, the endpoint and the network; then rerun (it resumes)",
             )
         return RemoteError(f"{where}: {doing} failed: {type(exc).__name__}: {detail}")
 
-    def _call(self, doing: str, fn: Callable[[], T], retry_missing: bool = False) -> T:
-        """fn(), retried on transient trouble; any failure becomes a RemoteError."""
+    def _call(
+        self,
+        doing: str,
+        fn: Callable[[], T],
+        retry_missing: bool = False,
+        counter: _ByteCounter | None = None,
+    ) -> T:
+        """fn(), retried on transient trouble; any failure becomes a RemoteError.
+        counter: the progress fn reported, taken back when an attempt fails."""
         delay = 0.2
         for attempt in range(self.retries + 1):
             try:
                 return fn()
             except MregError:
+                if counter is not None:
+                    counter.rewind()
                 raise
             except Exception as exc:
+                if counter is not None:
+                    counter.rewind()
                 transient = not (
                     _is_auth_trouble(exc) or (_is_not_found(exc) and not retry_missing)
                 )
@@ -407,6 +525,10 @@ class Remote:
         opts["skip_instance_cache"] = True
         try:
             fs, path = url_to_fs(self._url, **opts)
+            if self.protocol == "s3":
+                # s3fs tries each request 5 times, each waiting up to read_timeout;
+                # mreg retries the call instead (MREG_REMOTE_RETRIES), with backoff.
+                fs.retries = 1
         except ImportError as exc:  # a backend's own dependency is missing
             raise BackendMissing(
                 f"remote {self.name} ({self.display}): backend cannot load: {exc}",
@@ -461,8 +583,23 @@ class Remote:
 
     # -- the contract ------------------------------------------------------------------
 
-    def check(self) -> None:
-        """Raise RemoteNotFound when the bucket/container does not exist (object stores)."""
+    def check(self, reading: bool = False) -> None:
+        """Raise RemoteNotFound when the bucket/container does not exist (object stores),
+        or, when `reading`, when the remote's folder does not exist (folders, SSH): then
+        a blob that is not there means the remote is wrong, not that nobody pushed it."""
+        if reading and self.renames:
+
+            def folder_exists() -> bool:
+                try:
+                    return self.fs.info(self.root).get("type") == "directory"
+                except FileNotFoundError:
+                    return False
+
+            if not self._call("checking the folder", folder_exists):
+                raise RemoteNotFound(
+                    f"{self._where()}: folder {self.root} does not exist",
+                    hint="fix the URL (mreg remote add NAME URL --force), or push to it first",
+                )
         if self.protocol in OBJECT_STORES:
             bucket = self._bucket()
 
@@ -530,8 +667,12 @@ class Remote:
         self.fs.makedirs(path, exist_ok=True)
         self._made_dirs.add(path)
 
-    def upload(self, oid: str, src: Path) -> int:
-        """Copy the cache file src to blob `oid` on the remote, atomically; its size."""
+    def upload(self, oid: str, src: Path, on_bytes: ByteProgress | None = None) -> int:
+        """Copy the cache file src to blob `oid` on the remote, atomically; its size.
+
+        on_bytes(n) hears of the bytes sent, per chunk of at least PROGRESS_STEP where
+        the backend reports chunks (a folder, SSH, an S3 multipart upload), else once.
+        """
         got, size = hash_file(src)
         if got != oid:
             raise BlobCorrupt(
@@ -539,15 +680,24 @@ class Remote:
                 hint="mreg verify; then mreg add the model again",
             )
         final = self.blob_path(oid)
+        counter = _counter(on_bytes)
+
+        def send(dest: str) -> None:
+            if counter is None:
+                self.fs.put_file(str(src), dest)
+            elif self.protocol == "file":  # fsspec's local put_file reports nothing
+                _copy_counting(src, dest, counter)
+            else:
+                self.fs.put_file(str(src), dest, callback=_fsspec_callback(counter))
 
         def put() -> None:
             if not self.renames:
-                self.fs.put_file(str(src), final)
+                send(final)
                 return
             tmp = f"{self.partial_path}/{os.getpid()}-{uuid.uuid4().hex}.tmp"
             self._makedirs(self.partial_path)
             try:
-                self.fs.put_file(str(src), tmp)
+                send(tmp)
                 self._makedirs(final.rsplit("/", 1)[0])
                 self.fs.mv(tmp, final)
             except BaseException:
@@ -555,30 +705,41 @@ class Remote:
                     self.fs.rm_file(tmp)
                 raise
 
-        self._call(f"uploading {oid}", put)
+        self._call(f"uploading {oid}", put, counter=counter)
+        if counter is not None:
+            counter.settle(size)
         return size
 
     def download(self, oid: str, store: Store, on_bytes: ByteProgress | None = None) -> int:
         """Stream blob `oid` into the cache, digest checked before it gets its name."""
         path = self.blob_path(oid)
+        counter = _counter(on_bytes)
 
         def get() -> int:
             with self._open(path, block_size=CHUNK) as f:
-                return store_verified(store, _ReadAdapter(f, on_bytes), oid, self._where())
+                return store_verified(store, _ReadAdapter(f, counter), oid, self._where())
 
-        return self._call(f"downloading {oid}", get)
+        n = self._call(f"downloading {oid}", get, counter=counter)
+        if counter is not None:
+            counter.settle(n)
+        return n
 
     def download_to(self, oid: str, dest: BinaryIO, on_bytes: ByteProgress | None = None) -> str:
         """Stream blob `oid` into an open file; returns the digest of what was written."""
         from mreg.hashing import copy_hashing
 
+        counter = _counter(on_bytes)
+
         def get() -> str:
             dest.seek(0)
             dest.truncate()
             with self._open(self.blob_path(oid), block_size=CHUNK) as f:
-                return copy_hashing(_ReadAdapter(f, on_bytes), dest)[0]  # type: ignore[arg-type]
+                return copy_hashing(_ReadAdapter(f, counter), dest)[0]  # type: ignore[arg-type]
 
-        return self._call(f"downloading {oid}", get)
+        got = self._call(f"downloading {oid}", get, counter=counter)
+        if counter is not None:
+            counter.settle(dest.tell())
+        return got
 
     def read_bytes(self, oid: str, limit: int = MAX_MANIFEST) -> bytes:
         """A small blob's bytes (a manifest), unchecked: the caller checks the digest."""
@@ -596,14 +757,22 @@ class Remote:
         """The digest of a remote blob's bytes (None when it is missing)."""
         from mreg.hashing import hash_stream
 
+        counter = _counter(on_bytes)
+        size = 0
+
         def rehash() -> str | None:
+            nonlocal size
             try:
                 with self._open(self.blob_path(oid), block_size=CHUNK) as f:
-                    return hash_stream(_ReadAdapter(f, on_bytes))[0]  # type: ignore[arg-type]
+                    got, size = hash_stream(_ReadAdapter(f, counter))  # type: ignore[arg-type]
+                    return got
             except FileNotFoundError:
                 return None
 
-        return self._call(f"reading {oid}", rehash)
+        got = self._call(f"reading {oid}", rehash, counter=counter)
+        if counter is not None:
+            counter.settle(size)
+        return got
 
     def delete(self, oids: Iterable[str]) -> None:
         """Remove blobs (missing ones are fine), in batches."""
@@ -688,6 +857,31 @@ def _retries() -> int:
         return max(0, int(raw))
     except ValueError:
         return DEFAULT_RETRIES
+
+
+def _number(value: Any, default: float) -> float:
+    """value as a float (an option may hold a string), else default (for messages)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _timeout() -> float:
+    """MREG_REMOTE_TIMEOUT (seconds, > 0), else DEFAULT_TIMEOUT."""
+    raw = os.environ.get("MREG_REMOTE_TIMEOUT")
+    if raw is None or not raw.strip():
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise InvalidConfig(
+            f"MREG_REMOTE_TIMEOUT={raw!r} is not a number of seconds",
+            hint=f"e.g. MREG_REMOTE_TIMEOUT=30, or unset it for the default ({DEFAULT_TIMEOUT:g})",
+        )
+    return value
 
 
 # ------------------------------------------------------------------------- config edits

@@ -133,12 +133,19 @@ def remote_manifest(remote: Remote, oid: str) -> tuple[bytes, list[Entry]]:
 
 
 def select_cards(project: Project, refs: list[str] | None, scope: str = "worktree") -> list[Card]:
-    """Cards for REFs, or every work-tree card (scope "branch": every version too)."""
+    """Cards for REFs, or every work-tree card. Scope "branch" adds every version in the
+    history of the current branch: of the REFs' models when REFs are given."""
     from mreg.refs import resolve_card
     from mreg.registry import list_cards
 
     if refs:
-        return [resolve_card(project, r) for r in refs]
+        cards = [resolve_card(project, r) for r in refs]
+        if scope == "worktree":
+            return cards
+        from mreg.history import referenced_cards
+
+        names = {c.name for c in cards}
+        return cards + [c for c in referenced_cards(project, scope) if c.name in names]
     if scope != "worktree":
         from mreg.history import referenced_cards
 
@@ -192,6 +199,7 @@ class TransferResult:
     seconds: float = 0.0
     missing: dict[str, list[str]] = field(default_factory=dict)
     corrupt: dict[str, list[str]] = field(default_factory=dict)
+    repaired: dict[str, list[str]] = field(default_factory=dict)  # fetch --repair: bad copies
 
 
 def push(
@@ -205,7 +213,7 @@ def push(
 ) -> TransferResult:
     """Upload the blobs the models need that the remote lacks (one listing to find out)."""
     started = time.monotonic()
-    cards = select_cards(project, refs, "branch" if all_versions and not refs else "worktree")
+    cards = select_cards(project, refs, "branch" if all_versions else "worktree")
     store = project.store
     with open_remote(project, remote_name) as remote:
         result = TransferResult(remote.name, remote.display, sorted({_label(c) for c in cards}))
@@ -247,9 +255,7 @@ def push(
         lock = threading.Lock()
 
         def up(oid: str) -> None:
-            n = remote.upload(oid, store.blob_path(oid))
-            if progress:
-                progress.advance(n)
+            n = remote.upload(oid, store.blob_path(oid), progress.advance if progress else None)
             with lock:
                 result.transferred += 1
                 result.bytes += n
@@ -280,18 +286,43 @@ def fetch_cards(
     *,
     jobs: int | None = None,
     progress: Progress | None = None,
+    repair: bool = False,
 ) -> TransferResult:
-    """Download into the cache every blob `cards` need that it lacks (resumable)."""
+    """Download into the cache every blob `cards` need that it lacks (resumable).
+
+    repair: first re-hash the cache's copies of those blobs, and drop each one whose
+    bytes do not match its name, so that it is downloaded again (`fetch --repair`).
+    """
     started = time.monotonic()
     store = project.store
     result = TransferResult(remote.name, remote.display, sorted({_label(c) for c in cards}))
     if not cards:
         return result
-    remote.check()
+    remote.check(reading=True)
     lock = threading.Lock()
+    checked: set[str] = set()
+
+    def drop_if_bad(oid: str, who: list[str]) -> None:
+        """fetch --repair: remove a cache blob whose bytes do not hash to its name."""
+        if oid in checked:
+            return
+        checked.add(oid)
+        if store.has(oid) and not store.verify(oid):
+            try:
+                store.remove(oid)
+            except OSError as exc:
+                raise storage_error(exc, store.blob_path(oid)) from None
+            with lock:
+                result.repaired[oid] = who
 
     def read_manifest(oid: str) -> list[Entry] | None:
-        local = cache_manifest(store)(oid)
+        if repair:
+            drop_if_bad(oid, [_label(c) for c in cards if c.artifact.oid == oid])
+        try:
+            local = cache_manifest(store)(oid)
+        except BlobCorrupt as exc:
+            exc.hint = "mreg fetch --repair downloads it again"
+            raise
         if local is not None:
             result.present += 1
             return local
@@ -307,6 +338,14 @@ def fetch_cards(
     needs = needs_of(cards, read_manifest)
     for oid, who in needs.unreadable.items():
         result.missing[oid] = who
+    if repair:
+        held = [o for o in needs.files if store.has(o) and o not in checked]
+        run_parallel(
+            held,
+            lambda o: drop_if_bad(o, needs.users.get(o, [])),
+            jobs or default_jobs(),
+            lambda _o, _e: False,
+        )
     todo = [o for o in needs.files if not store.has(o)]
     result.present += len(needs.files) - len(todo)
     if progress:
@@ -339,11 +378,39 @@ def fetch(
     *,
     jobs: int | None = None,
     progress: Progress | None = None,
+    repair: bool = False,
 ) -> TransferResult:
-    """`mreg fetch`: the models' blobs into the cache."""
+    """`mreg fetch`: the models' blobs into the cache (`--repair`: damaged ones again)."""
     cards = select_cards(project, refs)
     with open_remote(project, remote_name) as remote:
-        return fetch_cards(project, cards, remote, jobs=jobs, progress=progress)
+        return fetch_cards(project, cards, remote, jobs=jobs, progress=progress, repair=repair)
+
+
+def _as_refs(labels: list[str]) -> str:
+    """`churn v2`, `enc v1` -> `churn@v2 enc@v1` (references `mreg push` takes)."""
+    out = []
+    for label in labels:
+        name, sep, version = label.rpartition(" v")
+        out.append(f"{name}@v{version}" if sep else label)
+    return " ".join(out)
+
+
+def not_on_remote(verb: str, remote: str, url: str, blobs: dict[str, list[str]]) -> RemoteNotFound:
+    """The error for blobs a remote lacks: which, of which models, and where to push them
+    from (the bucket or folder itself exists: that case has its own message)."""
+    labels = sorted({m for who in blobs.values() for m in who})
+    models = ", ".join(labels) or "no model in the work tree"
+    if len(blobs) == 1:
+        what = f"blob {next(iter(blobs))} of {models} is"
+        added = "it was"
+    else:
+        what = f"{len(blobs)} blobs of {models} are"
+        added = "they were"
+    push = f"mreg push {_as_refs(labels)}" if labels else "mreg push --all-versions"
+    return RemoteNotFound(
+        f"{verb}: {what} not on remote '{remote}' ({url})",
+        hint=f"run `{push}` in the repository where {added} added, then {verb} again",
+    )
 
 
 def raise_for(result: TransferResult, verb: str) -> None:
@@ -365,10 +432,7 @@ def raise_for(result: TransferResult, verb: str) -> None:
                 f"push: {describe(result.missing)} are not in the cache, so not pushed",
                 hint="mreg fetch them from another remote, or mreg add the model again",
             )
-        raise RemoteNotFound(
-            f"{verb}: {describe(result.missing)} are not on remote {result.remote} ({result.url})",
-            hint="push them from a machine whose cache holds them: mreg push",
-        )
+        raise not_on_remote(verb, result.remote, result.url, result.missing)
 
 
 # -------------------------------------------------------------------------------- pull
@@ -398,7 +462,13 @@ def pull(
     raise_for(fetched, "pull")
     out = PullResult(fetched)
     with project.lock():
-        out.checkouts = [checkout_card(project, c, force=force) for c in cards]
+        for i, card in enumerate(cards):
+            try:
+                out.checkouts.append(checkout_card(project, card, force=force))
+            except BlobCorrupt as exc:  # in the cache before this pull, and damaged since
+                ref = refs[i] if refs else card.name
+                exc.hint = f"mreg fetch --repair {ref} downloads it again; then pull"
+                raise
     return out
 
 
@@ -421,17 +491,27 @@ def _tmp_beside(dest: Path) -> Path:
 
 
 class _Source:
-    """Where get reads blobs: the cache when it holds them all, else a remote."""
+    """Where get reads blobs: the cache when it holds them all, else a remote.
+    who: the model version they are for (`churn v2`), named when one is missing."""
 
-    def __init__(self, store: Store | None, remote: Remote | None) -> None:
+    def __init__(self, store: Store | None, remote: Remote | None, who: str = "") -> None:
         self.store = store
         self.remote = remote
+        self.who = who
+
+    def _missing(self, oid: str) -> RemoteNotFound:
+        assert self.remote is not None
+        users = [self.who] if self.who else []
+        return not_on_remote("get", self.remote.name, self.remote.display, {oid: users})
 
     def manifest(self, oid: str) -> list[Entry]:
         if self.store is not None and self.store.has(oid):
             return parse_manifest(self.store.read_bytes(oid))
         assert self.remote is not None
-        return remote_manifest(self.remote, oid)[1]
+        try:
+            return remote_manifest(self.remote, oid)[1]
+        except RemoteNotFound:
+            raise self._missing(oid) from None
 
     def write(self, oid: str, dest: Path, executable: bool, progress: Progress | None) -> int:
         """Write blob oid to dest (a new file), digest checked."""
@@ -445,7 +525,10 @@ class _Source:
                 where = "the cache"
             else:
                 assert self.remote is not None
-                got = self.remote.download_to(oid, out, on_bytes)
+                try:
+                    got = self.remote.download_to(oid, out, on_bytes)
+                except RemoteNotFound:
+                    raise self._missing(oid) from None
                 size = out.tell()
                 where = f"remote {self.remote.name}"
         if got != oid:
@@ -579,10 +662,10 @@ def _get_from(
         where = "cache"
     else:
         with open_remote(project, remote_name) as remote:
+            remote.check(reading=True)  # a missing bucket or folder is not a missing blob
             store = project.store if cache else None
-            size = get_card(
-                card, output, _Source(store, remote), force=force, jobs=jobs, progress=progress
-            )
+            source = _Source(store, remote, _label(card))
+            size = get_card(card, output, source, force=force, jobs=jobs, progress=progress)
             where = f"remote {remote.name}"
     return GetResult(
         card.name, card.version, card.artifact.oid, card.artifact.kind, str(output), size, where

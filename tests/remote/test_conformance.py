@@ -249,7 +249,11 @@ def test_missing_blob_on_the_remote_is_exit_5(
     remote.delete(card_oid(models_repo, "churn"))
     monkeypatch.chdir(clone)
     res = cli("pull", "churn")
-    assert_error(res, 5, "not on remote origin", "mreg push")
+    oid = card_oid(models_repo, "churn")
+    assert_error(
+        res, 5, f"blob {oid} of churn v1 is not on remote 'origin'", "`mreg push churn@v1`"
+    )
+    assert "does the bucket" not in res.stderr
     assert not (clone / "out").exists()
 
 

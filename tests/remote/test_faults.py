@@ -8,10 +8,11 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.helpers import Cli, assert_error, git, mreg_script, run_mreg, write
+from tests.helpers import Cli, CliResult, assert_error, git, mreg_script, run_mreg, write
 from tests.remote.servers import (
     BUCKET,
     RemoteKind,
@@ -533,3 +534,201 @@ def test_s3_server_stops_mid_pull(repo: Path, cli: Cli, tmp_path: Path) -> None:
     finally:
         os.chdir(repo)
         server.stop()
+
+
+# ------------------------------------------------------------- push REF --all-versions
+
+
+def card_oid(root: Path, name: str) -> str:
+    from mreg import card
+
+    return card.loads((root / ".mreg" / "models" / f"{name}.yaml").read_bytes()).artifact.oid
+
+
+@pytest.mark.parametrize("kind", DISK_KINDS)
+def test_push_ref_all_versions_pushes_every_version_of_that_model(
+    repo2: Path,
+    cli: Cli,
+    tmp_path: Path,
+    kind: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    remote = make_remote(kind, tmp_path, request)
+    for k, v in remote.env.items():
+        monkeypatch.setenv(k, v)
+    v1 = card_oid(repo2, "churn")
+    write(repo2 / "out" / "model.pkl", b"churn, version two")
+    assert cli("add", "churn", "out/model.pkl").exit_code == 0
+    git(repo2, "commit", "-qam", "churn v2")
+    v2 = card_oid(repo2, "churn")
+    assert run_mreg(repo2, *remote.add_args()).exit_code == 0
+    res = run_mreg(repo2, "push", "churn", "--all-versions", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert res.json["models"] == ["churn v1", "churn v2"]
+    assert res.json["transferred"] == 2
+    assert remote.oids() == {v1, v2}  # both versions of churn, nothing of enc
+
+
+# ------------------------------------------------- a blob the remote lacks, a bad bucket
+
+
+def pushed_clone(repo2: Path, tmp_path: Path) -> Path:
+    """repo2 pushed to a folder remote `origin`, and a fresh clone of it."""
+    store = tmp_path / "store"
+    assert run_mreg(repo2, "remote", "add", "origin", str(store), "-d").exit_code == 0
+    git(repo2, "commit", "-qam", "remote")
+    assert run_mreg(repo2, "push").exit_code == 0
+    dest = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo2), str(dest))
+    return dest
+
+
+def test_a_blob_missing_on_the_remote_names_the_model_and_the_push(
+    repo2: Path, tmp_path: Path
+) -> None:
+    clone = pushed_clone(repo2, tmp_path)
+    churn = card_oid(repo2, "churn")
+    from mreg.hashing import parse_manifest
+
+    store = tmp_path / "store" / "sha256"
+    (store / churn[7:9] / churn[9:]).unlink()
+    tree = card_oid(repo2, "enc")
+    gone = parse_manifest((store / tree[7:9] / tree[9:]).read_bytes())[0].oid
+    (store / gone[7:9] / gone[9:]).unlink()
+    message = f"blob {churn} of churn v1 is not on remote 'origin' ({tmp_path / 'store'})"
+    for args in (["pull", "churn"], ["get", "churn", "-o", "x.pkl"]):
+        res = run_mreg(clone, *args)
+        assert_error(res, 5, message, "run `mreg push churn@v1` in the repository where it was")
+        assert "does the bucket" not in res.stderr
+    res = run_mreg(clone, "fetch")
+    assert res.exit_code == 5, res.stderr
+    assert "2 blobs of churn v1, enc v1 are not on remote 'origin'" in res.stderr
+    assert "`mreg push churn@v1 enc@v1`" in res.stderr
+    res = run_mreg(clone, "get", "enc", "-o", "enc-out")
+    assert_error(res, 5, f"blob {gone} of enc v1 is not on remote 'origin'", "mreg push enc@v1")
+    assert not (clone / "x.pkl").exists() and not (clone / "enc-out").exists()
+
+
+def test_a_missing_bucket_or_folder_is_not_a_missing_blob(
+    repo2: Path, moto_server: str, tmp_path: Path
+) -> None:
+    add_s3(repo2, "s3://no-such-bucket-here/m", moto_server)
+    for args in (["push"], ["pull"], ["fetch"], ["get", "churn", "-o", "x.pkl", "-r", "o"]):
+        res = run_mreg(repo2, *args)
+        assert_error(res, 5, "bucket or container 'no-such-bucket-here' does not", "create it")
+        assert "mreg push" not in res.stderr
+        no_secret(res.stdout, res.stderr)
+    nowhere = tmp_path / "no-such-folder"
+    assert run_mreg(repo2, "remote", "add", "f", str(nowhere), "--force").exit_code == 0
+    for args in (["fetch", "-r", "f"], ["get", "churn", "-o", "x.pkl", "-r", "f"]):
+        res = run_mreg(repo2, *args)
+        assert_error(res, 5, f"remote f ({nowhere}): folder {nowhere} does not", "fix the URL")
+    assert not nowhere.exists()
+
+
+# ------------------------------------------------------------ a server that never answers
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 that accepts connections and never says a word."""
+    import socket
+    import threading
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        sock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            held.append(conn)  # kept open, never read from nor written to
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield int(sock.getsockname()[1])
+    stop.set()
+    thread.join(5)
+    for conn in held:
+        conn.close()
+    sock.close()
+
+
+@pytest.mark.parametrize("kind", ["s3", "sftp"])
+def test_a_server_that_never_answers_times_out(repo2: Path, silent_server: int, kind: str) -> None:
+    if kind == "s3":
+        display = "s3://bucket/m"
+        add_s3(repo2, display, f"http://127.0.0.1:{silent_server}")
+    else:
+        display = f"ssh://root@127.0.0.1:{silent_server}/srv/m"
+        url = f"ssh://root:{SECRET}@127.0.0.1:{silent_server}/srv/m"
+        assert run_mreg(repo2, "remote", "add", "o", url, "-d", "--local").exit_code == 0
+    env = dict(os.environ, MREG_REMOTE_TIMEOUT="2", MREG_REMOTE_RETRIES="2")
+    done = subprocess.run(
+        [str(mreg_script()), "push"],
+        cwd=repo2,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,  # without the timeouts this takes minutes: that is the failure
+    )
+    res = CliResult(done.returncode, done.stdout, done.stderr)
+    assert_error(res, 5, f"remote o ({display}): no answer within 2s", "MREG_REMOTE_TIMEOUT")
+    no_secret(res.stdout, res.stderr)
+
+
+# --------------------------------------------------------------------- fetch --repair
+
+
+def test_fetch_repair_downloads_damaged_cache_blobs_again(repo2: Path, tmp_path: Path) -> None:
+    clone = pushed_clone(repo2, tmp_path)
+    assert run_mreg(clone, "pull").exit_code == 0
+    from tests.helpers import blob_path
+
+    churn = card_oid(repo2, "churn")
+    tree = card_oid(repo2, "enc")
+    for oid in (churn, tree):  # a file blob and a manifest
+        path = blob_path(clone, oid)
+        path.chmod(0o644)
+        path.write_bytes(b"bit rot")
+    # pull fetches nothing (the blob is there) and checkout refuses the bytes: it says how
+    # to repair them.
+    (clone / "out" / "model.pkl").unlink()
+    assert_error(run_mreg(clone, "pull", "churn"), 4, "corrupt", "mreg fetch --repair churn")
+    # A plain fetch takes the cache at its word (no re-hash of what is there); a
+    # manifest it must read is checked, and the error says how to repair it ...
+    res = run_mreg(clone, "fetch", "churn", "--json")
+    assert res.exit_code == 0 and res.json["transferred"] == 0, res.stderr
+    assert_error(run_mreg(clone, "fetch"), 4, "corrupt", "mreg fetch --repair")
+    res = run_mreg(clone, "verify")
+    assert res.exit_code == 1 and "mreg fetch --repair" in res.stderr
+    # ... --repair re-hashes the blobs of the models asked for, and only those.
+    res = run_mreg(clone, "fetch", "churn", "--repair", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert res.json["transferred"] == 1
+    assert hash_file(blob_path(clone, churn))[0] == churn
+    assert hash_file(blob_path(clone, tree))[0] != tree  # enc was not asked for
+    assert run_mreg(clone, "pull", "churn").exit_code == 0
+    assert (clone / "out" / "model.pkl").read_bytes() == (repo2 / "out" / "model.pkl").read_bytes()
+    res = run_mreg(clone, "fetch", "--repair")
+    assert res.exit_code == 0, res.stderr
+    assert f"repaired {tree} (enc v1): damaged in the cache, fetched again" in res.stderr
+    assert run_mreg(clone, "verify").exit_code == 0
+    again = run_mreg(clone, "fetch", "--repair", "--json")
+    assert again.exit_code == 0 and again.json["transferred"] == 0
+    # A damaged blob the remote lacks too: removed from the cache, reported missing.
+    path = blob_path(clone, churn)
+    path.chmod(0o644)
+    path.write_bytes(b"rot again")
+    (tmp_path / "store" / "sha256" / churn[7:9] / churn[9:]).unlink()
+    res = run_mreg(clone, "fetch", "churn", "--repair")
+    assert res.exit_code == 5, res.stderr
+    assert "damaged in the cache, missing" in res.stderr
+    assert not path.exists()

@@ -286,6 +286,9 @@ def _summary(verb: str, result: Any, json: bool) -> None:
         render.note(f"  missing {oid} ({', '.join(who) or '-'})")
     for oid, who in sorted(result.corrupt.items()):
         render.note(f"  corrupt {oid} ({', '.join(who) or '-'})")
+    for oid, who in sorted(result.repaired.items()):
+        state = "missing" if oid in result.missing else "fetched again"
+        render.note(f"  repaired {oid} ({', '.join(who) or '-'}): damaged in the cache, {state}")
 
 
 def push_cmd(
@@ -294,7 +297,9 @@ def push_cmd(
     all_versions: Annotated[
         bool,
         typer.Option(
-            "--all-versions", help="Every version in the history of the current branch too."
+            "--all-versions",
+            help="Every version in the history of the current branch too (with REFs: of"
+            " those models).",
         ),
     ] = False,
     jobs: JobsOpt = None,
@@ -306,6 +311,7 @@ def push_cmd(
     Examples:
       mreg push
       mreg push churn -r origin
+      mreg push churn --all-versions
       mreg push --all-versions -j 32
     """
     render.STATE.json = json
@@ -318,20 +324,35 @@ def push_cmd(
 
 
 def fetch_cmd(
-    refs: RefsArg = None, remote: RemoteOpt = None, jobs: JobsOpt = None, json: JsonOpt = False
+    refs: RefsArg = None,
+    remote: RemoteOpt = None,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Re-hash the cache's copies of these blobs first and download again any"
+            " that are damaged.",
+        ),
+    ] = False,
+    jobs: JobsOpt = None,
+    json: JsonOpt = False,
 ) -> None:
     """Download the blobs the models need into the cache (digest checked; resumable).
+
+    A blob already in the cache is taken as it is; with --repair it is re-hashed first
+    (as mreg verify does) and fetched again if its bytes do not match.
 
     \b
     Examples:
       mreg fetch
       mreg fetch churn@v2 -r origin
+      mreg fetch churn --repair
     """
     render.STATE.json = json
     from mreg.transfer import fetch, raise_for
 
     with _project() as proj, _bar(json) as bar:
-        result = fetch(proj, refs, remote, jobs=jobs, progress=bar)
+        result = fetch(proj, refs, remote, jobs=jobs, progress=bar, repair=repair)
     _summary("fetch", result, json)
     raise_for(result, "fetch")
 
@@ -540,6 +561,8 @@ def verify_cmd(
             f"verify {result.where}: {result.checked} blob(s), {render.human_size(result.bytes)}"
             f" re-hashed; {len(result.bad)} bad"
         )
+        if remote is None and any(b.problem == "corrupt" for b in result.bad):
+            render.note("hint: mreg fetch --repair [REF]... downloads damaged blobs again")
     if not result.ok:
         raise typer.Exit(EXIT_NEGATIVE)
 
