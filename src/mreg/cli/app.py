@@ -14,7 +14,6 @@ the tests, and is built on first use.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,7 +22,7 @@ from typer.core import TyperGroup
 
 from mreg import __version__
 from mreg.cli import render
-from mreg.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, InternalError, MregError
+from mreg.errors import EXIT_USAGE, MregError
 
 
 def _is_control_flow(exc: BaseException) -> bool:
@@ -37,26 +36,13 @@ class MregGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except MregError as exc:
-            render.error(exc)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            sys.stderr.write("mreg: interrupted\n")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-        except BrokenPipeError:
-            # The reader went away (`mreg ls | head`): stop quietly.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            raise typer.Exit(0) from None
-        except Exception as exc:
-            if _is_control_flow(exc) or render.STATE.debug:
+        except (Exception, KeyboardInterrupt) as exc:
+            if _is_control_flow(exc):
                 raise
-            render.error(
-                InternalError(
-                    f"internal error: {type(exc).__name__}: {exc}", hint="rerun with --debug"
-                )
-            )
-            raise typer.Exit(EXIT_INTERNAL) from None
+            code = render.report(exc)
+            if code is None:
+                raise
+            raise typer.Exit(code) from None
 
 
 def _version(value: bool) -> None:

@@ -25,6 +25,12 @@ def main(argv: list[str] | None = None) -> None:
         code = fast_path(args[1:])
         if code is not None:
             sys.exit(code)
+    if args[:1] == ["status"]:
+        from mreg.cli.quick import main as quick_status
+
+        code = quick_status(args)
+        if code is not None:
+            sys.exit(code)
     from mreg.cli.app import app_for
 
     app_for(args)(args=args, prog_name="mreg")

@@ -307,48 +307,9 @@ def status_cmd(
       mreg status --json
       mreg status --remote
     """
-    render.STATE.json = json
-    from mreg.status import status
+    from mreg.cli.quick import show_status
 
-    with _project() as proj:
-        rows = status(proj, remote=remote)
-    if json:
-        render.emit_json(
-            {
-                "models": [
-                    {
-                        "name": s.name,
-                        "card_path": s.card_path,
-                        "version": s.version,
-                        "path": s.path,
-                        "oid": s.oid,
-                        "worktree": s.worktree,
-                        "cache": s.cache,
-                        "card": s.card,
-                        "error": s.error,
-                        **({"remote": s.remote} if remote else {}),
-                    }
-                    for s in rows
-                ]
-            }
-        )
-        return
-    if not rows:
-        render.note("no models yet: mreg add NAME PATH")
-        return
-    table_rows = []
-    for s in rows:
-        if s.error:
-            row = [s.name, "-", "broken", "-", s.card, s.error]
-        else:
-            row = [s.name, f"v{s.version}", s.worktree or "-", s.cache or "-", s.card, s.path or ""]
-        if remote:
-            row.insert(4, s.remote or "-")
-        table_rows.append(row)
-    cols = ["Model", "Version", "Work tree", "Cache", "Card", "Path"]
-    if remote:
-        cols.insert(4, "Remote")
-    (render.markdown_table if md else render.table)(cols, table_rows)
+    show_status(json=json, md=md, remote=remote)
 
 
 def checkout_cmd(

@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from mreg.errors import MregError
+from mreg.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, InternalError, MregError
 
 
 @dataclass
@@ -130,3 +130,30 @@ def fmt_value(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+def report(exc: BaseException) -> int | None:
+    """Report what a command raised, the documented way; return the exit code, or None
+    when exc must propagate (--debug shows the traceback of an internal error).
+
+    An MregError is its one-line error and code; Ctrl-C is 130; a closed pipe
+    (`mreg ls | head`) is a quiet 0; anything else is "internal error", exit 70.
+    """
+    if isinstance(exc, MregError):
+        error(exc)
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        sys.stderr.write("mreg: interrupted\n")
+        return EXIT_INTERRUPTED
+    if isinstance(exc, BrokenPipeError):
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    if isinstance(exc, Exception) and not STATE.debug:
+        error(
+            InternalError(f"internal error: {type(exc).__name__}: {exc}", hint="rerun with --debug")
+        )
+        return EXIT_INTERNAL
+    return None
