@@ -162,7 +162,7 @@ def _place(
             if got != oid:
                 raise BlobCorrupt(
                     f"blob {oid} in the cache is corrupt (its bytes hash to {got})",
-                    hint="mreg verify; then mreg pull or mreg add the model again",
+                    hint="mreg fetch --repair NAME, or mreg add the model again",
                 )
             if kind in ("copy", "reflink"):
                 os.chmod(tmp, mode)
@@ -249,6 +249,9 @@ def checkout_card(project: Project, card: Card, force: bool = False) -> Checkout
     except MregError as exc:
         exc.message = f"{card.name} v{card.version}: {exc.message}"
         exc.args = (exc.message,)
+        if isinstance(exc, BlobCorrupt):
+            ref = f"{card.name}@v{card.version}"
+            exc.hint = f"mreg fetch --repair {ref} (from a remote), or mreg add the model again"
         raise
 
 
