@@ -432,3 +432,27 @@ def test_a_checked_blob_is_remembered(repo: Path) -> None:
     model.unlink()
     assert _checkout(repo, card) == "created"  # hashed on the way out ...
     assert _known(repo, card.artifact.oid)  # ... and remembered
+
+
+def test_pull_vouches_for_the_blobs_it_downloaded(repo: Path, tmp_path: Path) -> None:
+    # fetch hashes each blob as it streams in; pull's checkout then need not hash it again.
+    from tests.helpers import run_mreg
+
+    data = os.urandom(BIG)
+    model = write(repo / "m.bin", data)
+    card = _add(repo, "m", "m.bin")
+    remote = tmp_path / "remote"
+    assert run_mreg(repo, "remote", "add", "origin", str(remote), "-d").exit_code == 0
+    assert run_mreg(repo, "push").exit_code == 0
+    blob = blob_path(repo, card.artifact.oid)
+    blob.chmod(0o644)
+    blob.unlink()
+    model.unlink()
+    with Project.open(repo) as proj:  # the old blob's record
+        proj.state._connect().execute("DELETE FROM blobs")
+    fetched = run_mreg(repo, "fetch")
+    assert fetched.exit_code == 0, fetched.stderr
+    assert _known(repo, card.artifact.oid)  # before any checkout looked at it
+    assert not model.exists()
+    assert run_mreg(repo, "pull").exit_code == 0
+    assert model.read_bytes() == data

@@ -351,11 +351,14 @@ def fetch_cards(
     if progress:
         progress.start(sum(needs.files[o] for o in todo), len(todo), "fetch")
 
+    downloaded: list[str] = []
+
     def down(oid: str) -> None:
         n = remote.download(oid, store, progress.advance if progress else None)
         with lock:
             result.transferred += 1
             result.bytes += n
+            downloaded.append(oid)
 
     def collect(oid: str, err: MregError) -> bool:
         if isinstance(err, BlobCorrupt):
@@ -367,8 +370,25 @@ def fetch_cards(
         return False
 
     run_parallel(todo, down, jobs or default_jobs(), collect)
+    _remember_verified(project, downloaded)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _remember_verified(project: Project, oids: list[str]) -> None:
+    """Blobs just downloaded were hashed on the way in: record the large ones as
+    known-good, so that the checkout of a pull need not hash them again."""
+    from mreg.checkout import KNOWN_MIN
+
+    rows = []
+    for oid in oids:
+        try:
+            st = os.stat(project.store.blob_path(oid))
+        except OSError:
+            continue
+        if st.st_size >= KNOWN_MIN:
+            rows.append((oid, st))
+    project.state.record_blobs(rows)
 
 
 def fetch(
