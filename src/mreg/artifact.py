@@ -14,14 +14,23 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from mreg.card import KIND_DIR, KIND_FILE
 from mreg.errors import InvalidPath
-from mreg.hashing import Entry, check_relpath, hash_file, manifest_bytes, oid_of_bytes
+from mreg.hashing import (
+    FIRST_READ,
+    Entry,
+    check_relpath,
+    hash_file,
+    manifest_bytes,
+    oid_of_bytes,
+)
 from mreg.statecache import StateCache, now_ns
 from mreg.store import Store
 
 SMALL = 1024 * 1024  # files up to this size are read whole: one read, one hash, one write
+_O_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 Progress = Callable[[int], None]
 
@@ -37,11 +46,10 @@ class ArtifactInfo:
     entries: tuple[Entry, ...] = ()
 
 
-@dataclass(frozen=True)
-class _File:
+class _File(NamedTuple):
     rel: str  # inside the artifact (POSIX); "" for a file artifact
     key: str  # key in the hash-state cache: path relative to the work tree
-    path: Path
+    path: str  # where to read it (a plain string: pathlib costs more than a 1 KiB file)
     st: os.stat_result
 
 
@@ -54,55 +62,80 @@ def scan_dir(folder: Path, key_prefix: str, links_into: Path | None = None) -> l
 
     With `links_into` (the cache), a symlink into that folder counts as the file it
     points to: that is what the `symlink` link type leaves in the work tree.
+    Each file's `rel` is a path check_relpath accepts, so it is fit for a manifest.
     """
     found: list[_File] = []
-    stack = [(folder, "")]
+    stack = [(os.fspath(folder), "")]
     while stack:
         here, rel = stack.pop()
         try:
-            entries = list(os.scandir(here))
+            with os.scandir(here) as listing:
+                entries = list(listing)
         except OSError as exc:
             raise InvalidPath(f"cannot read folder {here}: {exc.strerror}") from None
         for entry in entries:
-            sub = f"{rel}{entry.name}"
+            name = entry.name
+            sub = f"{rel}{name}"
             shown = f"{key_prefix}/{sub}"
-            try:  # a name the manifest could not hold fails before anything is stored
-                check_relpath(sub, "file name")
-            except ValueError as exc:
-                raise InvalidPath(
-                    f"cannot record {shown!r}: {exc}", hint="rename that file"
-                ) from None
-            if entry.is_symlink():
+            # A name the manifest could not hold fails before anything is stored. A name
+            # from the file system is never empty, '.' or '..' and holds no '/' or NUL,
+            # so of what check_relpath refuses only a backslash can be in it, and a drive
+            # letter at the top (`C:x`): the rest of it need not be checked file by file.
+            if "\\" in name or (not rel and name[1:2] == ":"):
+                try:
+                    check_relpath(sub, "file name")
+                except ValueError as exc:
+                    raise InvalidPath(
+                        f"cannot record {shown!r}: {exc}", hint="rename that file"
+                    ) from None
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((entry.path, f"{sub}/"))
+            elif entry.is_file(follow_symlinks=False):
+                found.append(_File(sub, shown, entry.path, entry.stat(follow_symlinks=False)))
+            elif entry.is_symlink():
                 target = Path(entry.path).resolve()
                 if (
                     links_into is not None
                     and target.is_file()
                     and target.is_relative_to(links_into)
                 ):
-                    found.append(_File(sub, shown, Path(entry.path), target.stat()))
+                    found.append(_File(sub, shown, entry.path, target.stat()))
                     continue
                 raise InvalidPath(
                     f"{shown} is a symlink: directory artifacts may not contain symlinks",
                     hint="replace the link by the file it points to, or remove it",
                 )
-            if entry.is_dir(follow_symlinks=False):
-                stack.append((Path(entry.path), f"{sub}/"))
-            elif entry.is_file(follow_symlinks=False):
-                found.append(_File(sub, shown, Path(entry.path), entry.stat(follow_symlinks=False)))
             else:
                 raise InvalidPath(f"{shown} is not a regular file (a socket, fifo or device)")
     return found
 
 
-def _hash_one(f: _File, store: Store | None) -> str:
-    """Hash a file, storing its bytes when a store is given (one read pass either way)."""
+def _read_small(path: str, size: int) -> tuple[bytes, os.stat_result]:
+    """A small file's bytes, and its stat once read (from the open file: no path lookup)."""
+    fd = os.open(path, _O_READ)
+    try:
+        data = os.read(fd, size + 1)
+        if len(data) != size:  # changed since it was scanned: read on to the end
+            chunks = [data]
+            while chunk := os.read(fd, max(size, FIRST_READ)):
+                chunks.append(chunk)
+            data = b"".join(chunks)
+        return data, os.fstat(fd)
+    finally:
+        os.close(fd)
+
+
+def _hash_one(f: _File, store: Store | None) -> tuple[str, os.stat_result]:
+    """Hash a file, storing its bytes when a store is given (one read pass either way).
+    Also its stat after the read, to tell whether it changed meanwhile."""
     if f.st.st_size <= SMALL:
-        with open(f.path, "rb", buffering=0) as src:
-            data = src.read()
-        return store.put_bytes(data) if store is not None else oid_of_bytes(data)
+        data, after = _read_small(f.path, f.st.st_size)
+        return (store.put_bytes(data) if store is not None else oid_of_bytes(data)), after
     if store is not None:
-        return store.put_file(f.path)[0]
-    return hash_file(f.path)[0]
+        oid = store.put_file(Path(f.path))[0]
+    else:
+        oid = hash_file(f.path)[0]
+    return oid, os.stat(f.path)
 
 
 def _process(
@@ -114,22 +147,24 @@ def _process(
     """key -> oid for every file, from the state cache where it is still valid."""
     started = now_ns()
     known = state.lookup({f.key: f.st for f in files})
+    # With a store, a remembered oid counts only if its blob is still there.
+    stored = store.has_many(known.values()) if store is not None and known else set()
     oids: dict[str, str] = {}
     todo: list[_File] = []
     for f in files:
         oid = known.get(f.key)
-        if oid is not None and (store is None or store.has(oid)):
+        if oid is not None and (store is None or oid in stored):
             oids[f.key] = oid
             if progress:
                 progress(f.st.st_size)
         else:
             todo.append(f)
 
-    def work(f: _File) -> tuple[_File, str]:
-        oid = _hash_one(f, store)
+    def work(f: _File) -> tuple[_File, str, os.stat_result]:
+        oid, after = _hash_one(f, store)
         if progress:
             progress(f.st.st_size)
-        return f, oid
+        return f, oid, after
 
     # Large files each get a pool thread (and copy_hashing a hasher thread of its own).
     # Small ones go one after another in this thread, meanwhile: their cost is per-file
@@ -145,9 +180,8 @@ def _process(
             results += pending
     else:
         results = [work(f) for f in large + small]
-    for f, oid in results:
+    for f, oid, after in results:
         oids[f.key] = oid
-        after = os.stat(f.path)
         # Changed while we read it: the digest is right for what we read, but the stat
         # no longer describes those bytes, so it is not remembered.
         if (after.st_ino, after.st_size, after.st_mtime_ns) == (
@@ -177,7 +211,7 @@ def hash_artifact(
     except FileNotFoundError:
         raise InvalidPath(f"{key} does not exist") from None
     if stat_mod.S_ISREG(st.st_mode):
-        f = _File("", key, path, st)
+        f = _File("", key, os.fspath(path), st)
         oid = _process([f], state, store, progress)[key]
         return ArtifactInfo(oid, KIND_FILE, st.st_size, 1)
     if not stat_mod.S_ISDIR(st.st_mode):
@@ -188,6 +222,6 @@ def hash_artifact(
         Entry(f.rel, oids[f.key], f.st.st_size, bool(f.st.st_mode & stat_mod.S_IXUSR))
         for f in files
     )
-    blob = manifest_bytes(entries)
+    blob = manifest_bytes(entries, paths_checked=True)  # scan_dir checked them
     oid = store.put_bytes(blob) if store is not None else oid_of_bytes(blob)
     return ArtifactInfo(oid, KIND_DIR, sum(e.size for e in entries), len(entries), entries)

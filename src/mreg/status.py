@@ -6,13 +6,14 @@ Layer: registry level, above artifact/registry. Read-only: it never takes the lo
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mreg.artifact import hash_artifact
 from mreg.card import KIND_DIR, Card
 from mreg.errors import MregError
 from mreg.fsutil import safe_join
-from mreg.hashing import parse_manifest
+from mreg.hashing import Entry, parse_manifest
 from mreg.project import Project
 from mreg.registry import list_cards
 from mreg.store import Store
@@ -37,33 +38,51 @@ class ModelStatus:
 
 def cache_state(store: Store, card: Card) -> str:
     """'ok' when every blob the artifact needs is in the cache, else missing/partial."""
+    return _cache_state(store, card, None)
+
+
+def _cache_state(store: Store, card: Card, entries: Sequence[Entry] | None) -> str:
+    """cache_state; `entries`: the files of the tree whose oid is the card's, hashed from
+    the work tree just now, so its manifest blob need not be parsed again (its digest
+    is still checked)."""
     oid = card.artifact.oid
     if not store.has(oid):
         return "missing"
     if card.artifact.kind != KIND_DIR:
         return "ok"
     try:
-        entries = parse_manifest(store.read_bytes(oid))
+        data = store.read_bytes(oid)
+        if entries is None:
+            entries = parse_manifest(data)
     except MregError:
         return "partial"
-    return "ok" if all(store.has(e.oid) for e in entries) else "partial"
+    stored = store.has_many(e.oid for e in entries)
+    return "ok" if all(e.oid in stored for e in entries) else "partial"
 
 
 def worktree_state(project: Project, card: Card) -> str:
     """'ok' when the work-tree artifact hashes to the card's oid, else modified/missing."""
+    return _worktree_state(project, card)[0]
+
+
+def _worktree_state(project: Project, card: Card) -> tuple[str, Sequence[Entry] | None]:
+    """worktree_state, and when it is 'ok' for a folder, the files found in it."""
     try:
         path = safe_join(project.root, card.artifact.path, "artifact.path", last_link_ok=True)
     except MregError:
-        return "invalid-path"
+        return "invalid-path", None
     if not os.path.lexists(path):
-        return "missing"
+        return "missing", None
     try:
         info = hash_artifact(
             path, card.artifact.path, project.state, links_into=project.store.root.resolve()
         )
     except MregError:
-        return "modified"
-    return "ok" if info.oid == card.artifact.oid else "modified"
+        return "modified", None
+    if info.oid != card.artifact.oid:
+        return "modified", None
+    same_tree = info.kind == KIND_DIR and card.artifact.kind == KIND_DIR
+    return "ok", info.entries if same_tree else None
 
 
 def status(
@@ -86,8 +105,8 @@ def status(
         else:
             c = entry.card
             st.version, st.path, st.oid = c.version, c.artifact.path, c.artifact.oid
-            st.worktree = worktree_state(project, c)
-            st.cache = cache_state(project.store, c)
+            st.worktree, files = _worktree_state(project, c)
+            st.cache = _cache_state(project.store, c, files)
         out.append(st)
     if remote or remote_name is not None:
         from mreg.transfer import remote_states

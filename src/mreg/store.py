@@ -13,14 +13,20 @@ import errno
 import itertools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from mreg.errors import BlobCorrupt, BlobMissing, StorageError
-from mreg.hashing import ALGO, copy_hashing, hash_file, oid_hex, oid_of_bytes
+from mreg.hashing import ALGO, copy_hashing, hash_file, is_oid, oid_hex, oid_of_bytes
 
 READ_ONLY = 0o444
+# has_many lists a fan-out folder when it wants at least _LIST_FROM oids from it, and reads
+# at most _LIST_PER_OID entries per oid wanted (an entry listed costs far less than a stat).
+_LIST_FROM = 4
+_LIST_PER_OID = 8
+_fchmod = getattr(os, "fchmod", None)
+_AT = len(ALGO) + 1  # in an oid, "sha256:" and then the fan-out folder's two digits
 
 
 def _oid_parts(oid: str) -> tuple[str, str]:
@@ -70,8 +76,51 @@ class Store:
         head, tail = _oid_parts(oid)
         return f"{os.fspath(self.root)}/{ALGO}/{head}/{tail}"
 
+    def _blob_str_of_digest(self, oid: str) -> str:
+        """_blob_str of an oid this process computed (well-formed: not checked again)."""
+        return f"{os.fspath(self.root)}/{ALGO}/{oid[_AT : _AT + 2]}/{oid[_AT + 2 :]}"
+
     def has(self, oid: str) -> bool:
         return os.path.isfile(self._blob_str(oid))
+
+    def has_many(self, oids: Iterable[str]) -> set[str]:
+        """The oids among `oids` that are stored: has() of each, for many at once.
+
+        Where several are wanted from one fan-out folder, one listing of it answers for
+        them all instead of a stat each. A listing is read only so far: past a few
+        entries per oid wanted (a big shared cache) the rest are asked one by one, so it
+        never costs much more than has() of each.
+        """
+        oids = list(oids)
+        if not all(map(is_oid, oids)):
+            for oid in oids:
+                oid_hex(oid)  # raises ValueError for the first malformed one, as has()
+        wanted: dict[str, dict[str, str]] = {}
+        for oid in oids:
+            wanted.setdefault(oid[_AT : _AT + 2], {})[oid[_AT + 2 :]] = oid
+        base = f"{os.fspath(self.root)}/{ALGO}"
+        found: set[str] = set()
+        for head, tails in wanted.items():
+            folder = f"{base}/{head}"
+            if len(tails) >= _LIST_FROM:
+                try:
+                    with os.scandir(folder) as listing:
+                        for entry in itertools.islice(listing, _LIST_PER_OID * len(tails)):
+                            hit = tails.get(entry.name)
+                            if hit is not None and entry.is_file():  # as has(): follows links
+                                found.add(hit)
+                        if next(listing, None) is None:
+                            continue  # listed whole: the others are not there
+                except FileNotFoundError:
+                    continue  # no such fan-out folder: none of them is stored
+                except OSError:
+                    pass  # cannot list it (permissions): ask for each
+            found.update(
+                oid
+                for tail, oid in tails.items()
+                if oid not in found and os.path.isfile(f"{folder}/{tail}")
+            )
+        return found
 
     def size(self, oid: str) -> int:
         """Bytes of a stored blob (0 when it is not stored)."""
@@ -81,7 +130,7 @@ class Store:
             return 0
 
     def _temp(self) -> tuple[BinaryIO, Path]:
-        partial = os.path.join(self.root, "partial")
+        partial = f"{os.fspath(self.root)}/partial"
         tmp = f"{partial}/{os.getpid()}-{self._token}-{next(self._names)}.tmp"
         try:
             try:
@@ -92,14 +141,38 @@ class Store:
         except OSError as exc:
             raise storage_error(exc, self.partial_dir) from None
 
-    def _commit(self, tmp: Path, oid: str) -> None:
-        """Move a fully written temp file to its final name, read-only."""
-        final = self._blob_str(oid)
+    def _finish(self, out: BinaryIO) -> bool:
+        """Before a temp file is closed: fsync it if configured, and make it read-only
+        through the open file (no path lookup) where the system can: True if so."""
+        if self.fsync:
+            os.fsync(out.fileno())
+        if _fchmod is None:  # pragma: no cover - Windows before Python 3.13
+            return False
+        _fchmod(out.fileno(), READ_ONLY)
+        return True
+
+    def _commit(
+        self,
+        tmp: Path | str,
+        oid: str,
+        absent: bool = False,
+        read_only: bool = False,
+        final: str | None = None,
+    ) -> None:
+        """Move a fully written temp file to its final name, read-only.
+
+        `read_only`: the caller made it so already (_finish). `absent`: the caller has
+        just found the blob missing at `final`, so it is not looked for again (if it came
+        meanwhile, the rename puts the same bytes in its place).
+        """
+        if final is None:
+            final = self._blob_str(oid)
         try:
-            if os.path.isfile(final):
+            if not absent and os.path.isfile(final):
                 os.unlink(tmp)  # someone stored the same bytes already
                 return
-            os.chmod(tmp, READ_ONLY)
+            if not read_only:
+                os.chmod(tmp, READ_ONLY)
             try:
                 os.replace(tmp, final)
             except FileNotFoundError:  # a new fan-out folder: made on demand, not per blob
@@ -116,19 +189,18 @@ class Store:
         try:
             with out:
                 oid, size = copy_hashing(src, out)
-                if self.fsync:
-                    os.fsync(out.fileno())
+                read_only = self._finish(out)
         except OSError as exc:
             with contextlib.suppress(OSError):
-                tmp.unlink()
+                os.unlink(tmp)
             if exc.filename is None and exc.errno in (errno.ENOSPC, errno.EACCES, errno.EDQUOT):
                 raise storage_error(exc, self.root) from None
             raise
         except BaseException:
             with contextlib.suppress(OSError):
-                tmp.unlink()
+                os.unlink(tmp)
             raise
-        self._commit(tmp, oid)
+        self._commit(tmp, oid, read_only=read_only)
         return oid, size
 
     def put_file(self, path: Path) -> tuple[str, int]:
@@ -139,19 +211,19 @@ class Store:
     def put_bytes(self, data: bytes) -> str:
         """Store a small in-memory blob (a manifest, a small file) unless already present."""
         oid = oid_of_bytes(data)
-        if self.has(oid):
+        final = self._blob_str_of_digest(oid)
+        if os.path.isfile(final):  # has(oid)
             return oid
         out, tmp = self._temp()
         try:
             with out:
                 out.write(data)
-                if self.fsync:
-                    os.fsync(out.fileno())
+                read_only = self._finish(out)
         except OSError as exc:
             with contextlib.suppress(OSError):
-                tmp.unlink()
+                os.unlink(tmp)
             raise storage_error(exc, self.root) from None
-        self._commit(tmp, oid)
+        self._commit(tmp, oid, absent=True, read_only=read_only, final=final)
         return oid
 
     def open(self, oid: str) -> BinaryIO:
