@@ -330,7 +330,12 @@ def test_checkout_with_a_corrupt_blob(cli: Cli, repo: Path) -> None:
     blob.write_bytes(b"bit rot")
     model.unlink()
     result = cli("checkout", "churn")
-    assert_error(result, 4, f"churn v1: blob {oid} in the cache is corrupt", hint="mreg verify")
+    assert_error(
+        result,
+        4,
+        f"churn v1: blob {oid} in the cache is corrupt",
+        hint="mreg fetch --repair churn@v1",
+    )
     assert not model.exists()
     assert list(model.parent.iterdir()) == []  # no temp file left beside it
     write(model, b"v0")

@@ -123,8 +123,10 @@ class StateCache:
 
     def record_blobs(self, rows: list[tuple[str, os.stat_result]]) -> None:
         """Remember (oid, stat) of blobs whose bytes were just hashed."""
+        if not rows:
+            return  # not even a connection: a failed pull leaves the database as it was
         conn = self._connect()
-        if conn is None or not rows:
+        if conn is None:
             return
         import sqlite3
 
