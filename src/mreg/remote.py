@@ -640,6 +640,22 @@ class Remote:
                 out[oid] = int(info.get("size") or 0)
         return out
 
+    def has_blobs(self, oids: Iterable[str]) -> set[str]:
+        """Which of oids are on the remote: one request each, for a handful of oids
+        (list_blobs answers for many with one listing)."""
+
+        def probe() -> set[str]:
+            found = set()
+            for oid in oids:
+                try:
+                    self.fs.info(self.blob_path(oid))
+                    found.add(oid)
+                except FileNotFoundError:
+                    pass
+            return found
+
+        return self._call("checking blobs", probe)
+
     @contextlib.contextmanager
     def _open(self, path: str, **kwargs: Any) -> Iterator[Any]:
         """Open a remote file for reading and close it, even when the connection is gone.

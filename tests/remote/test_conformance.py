@@ -51,6 +51,32 @@ def test_push_uploads_the_cache_layout_and_skips_what_is_there(
     assert again.json["present"] == 6
 
 
+def test_an_up_to_date_push_asks_per_artifact_not_for_a_listing(
+    models_repo: Path, cli: Cli, remote: RemoteKind, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mreg.remote import Remote
+
+    assert cli("push").exit_code == 0
+    calls: list[str] = []
+
+    def no_listing(self: Remote) -> dict[str, int]:
+        calls.append("list_blobs")
+        raise AssertionError("an up-to-date push listed the remote")
+
+    listing = Remote.list_blobs
+    monkeypatch.setattr(Remote, "list_blobs", no_listing)
+    again = cli("push", "--json")
+    assert again.exit_code == 0, again.stderr
+    assert (again.json["transferred"], again.json["present"]) == (0, 6)
+    assert calls == []
+    # One artifact not there (churn's blob deleted on the remote): the listing decides.
+    remote.delete(card_oid(models_repo, "churn"))
+    monkeypatch.setattr(Remote, "list_blobs", listing)
+    res = cli("push", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert (res.json["transferred"], res.json["present"]) == (1, 5)
+
+
 def test_status_remote(models_repo: Path, cli: Cli, remote: RemoteKind) -> None:
     res = cli("status", "--remote", "--json")
     assert res.exit_code == 0, res.stderr
