@@ -3,10 +3,45 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo ("?" elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def fs_type(path: Path) -> str:
+    """The type of the file system holding path (df -T), "?" if unknown."""
+    df = subprocess.run(["df", "-T", str(path)], capture_output=True, text=True).stdout
+    return df.splitlines()[-1].split()[1] if df.strip() else "?"
+
+
+def find_mreg(script: str) -> str:
+    """The installed console script: next to this interpreter, else on PATH."""
+    beside = Path(sys.executable).parent / "mreg"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("mreg")
+    if found is None:
+        sys.exit(f"{script}: no mreg console script found (pip install -e .)")
+    return found
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    """a / b to two places, "-" when either is missing."""
+    return "-" if a is None or b is None or b == 0 else f"{a / b:.2f}"
 
 
 def write_results(out: Path, title: str, script: str, desc: list[str], body: str) -> None:

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from _results import Row, verdict, write_results, write_rows
+from _results import Row, cpu_model, find_mreg, fs_type, verdict, write_results, write_rows
 
 HERE = Path(__file__).resolve().parent
 TARGET = 1.3  # add <= TARGET x max(openssl, cp)
@@ -68,17 +68,6 @@ DIR_SPEEDUP = 1.5  # folder of small files: add <= one-thread hash / DIR_SPEEDUP
 UNCHANGED = 0.05  # re-add, status <= UNCHANGED x that shape's first add
 # Quiet, offline peer: no analytics, no update check.
 PEER_ENV = {"DO_NOT_TRACK": "1", "DVC_NO_ANALYTICS": "1"}
-
-
-def find_mreg() -> str:
-    """The installed console script: next to this interpreter, else on PATH."""
-    beside = Path(sys.executable).parent / "mreg"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("mreg")
-    if found is None:
-        sys.exit("bench_add: no mreg console script found (pip install -e .)")
-    return found
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> int:
@@ -162,16 +151,8 @@ def reflink_works(work: Path) -> bool:
 
 
 def machine(work: Path, peer: str) -> list[str]:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    df = subprocess.run(["df", "-T", str(work)], capture_output=True, text=True).stdout
-    fstype = df.splitlines()[-1].split()[1] if df.strip() else "?"
+    cpu = cpu_model()
+    fstype = fs_type(work)
     ossl = subprocess.run(["openssl", "version"], capture_output=True, text=True).stdout.strip()
     return [
         f"- nproc: {os.cpu_count()}",
@@ -727,7 +708,7 @@ def main() -> None:
         if not Path(dvc).exists():
             sys.exit(f"bench_add: no dvc in {args.peers_venv}/bin")
 
-    mreg = find_mreg()
+    mreg = find_mreg("bench_add")
     args.work.mkdir(parents=True, exist_ok=True)
     work = args.work / f"bench-add-{os.getpid()}"
     work.mkdir()

@@ -58,7 +58,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _results import Row, verdict, write_results, write_rows
+from _results import Row, cpu_model, find_mreg, ratio, verdict, write_results, write_rows
 
 HERE = Path(__file__).resolve().parent
 PEER_FACTOR = 0.5  # issue 6: every row at most half of the peer's time
@@ -92,17 +92,6 @@ for _ in shas:
     at = nl + 1 + size + 1
 assert len(docs) == len(shas)
 """
-
-
-def find_mreg() -> str:
-    """The installed console script: next to this interpreter, else on PATH."""
-    beside = Path(sys.executable).parent / "mreg"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("mreg")
-    if found is None:
-        sys.exit("bench_history: no mreg console script found (pip install -e .)")
-    return found
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -437,14 +426,7 @@ def bench(repo: Path, mreg: str, peers: Peers, runs: int, env: dict[str, str]) -
 
 
 def machine(tmp: Path, peers: Peers, load_start: str) -> list[str]:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     gitv = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return [
@@ -456,10 +438,6 @@ def machine(tmp: Path, peers: Peers, load_start: str) -> list[str]:
         f"- peers: {peers.versions or 'not run'}",
         f"- temp dir: {tmp}",
     ]
-
-
-def ratio(a: float | None, b: float | None) -> str:
-    return "-" if a is None or b is None or b == 0 else f"{a / b:.2f}"
 
 
 def secs(x: float | None) -> str:
@@ -570,7 +548,7 @@ def main() -> None:
     if args.commits < 2 or args.models < 2 or args.runs < 1:
         ap.error("need --commits >= 2, --models >= 2 and --runs >= 1")
 
-    mreg = find_mreg()
+    mreg = find_mreg("bench_history")
     load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     tmp = Path(tempfile.mkdtemp(prefix="mreg-bench-history-", dir="/tmp"))
     env = {**os.environ, **PEER_ENV}

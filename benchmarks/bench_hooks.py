@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from _results import Row, verdict, write_results, write_rows
+from _results import Row, cpu_model, ratio, verdict, write_results, write_rows
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -159,14 +159,7 @@ def medians(
 
 
 def machine(dvc_version: str, load_start: str) -> list[str]:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     gitv = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return [
@@ -177,10 +170,6 @@ def machine(dvc_version: str, load_start: str) -> list[str]:
         f"- {gitv}; {platform.platform()}",
         f"- peer: {dvc_version or 'not run'}",
     ]
-
-
-def ratio(a: float | None, b: float | None) -> str:
-    return "-" if a is None or b is None or b == 0 else f"{a / b:.2f}"
 
 
 def ms(x: float | None) -> str:

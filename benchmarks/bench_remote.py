@@ -58,7 +58,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from _results import Row, verdict, write_results, write_rows
+from _results import Row, cpu_model, find_mreg, fs_type, ratio, verdict, write_results, write_rows
 
 HERE = Path(__file__).resolve().parent
 DIR_RATIO = 1 / 3  # folder push/pull vs DVC (issue 4)
@@ -78,17 +78,6 @@ AWS_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_EC2_METADATA_DISABLED": "true",
 }
-
-
-def find_mreg() -> str:
-    """The installed console script: next to this interpreter, else on PATH."""
-    beside = Path(sys.executable).parent / "mreg"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("mreg")
-    if found is None:
-        sys.exit("bench_remote: no mreg console script found (pip install -e .)")
-    return found
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -568,16 +557,8 @@ def mreg_version(pkg: Path | None) -> str:
 
 
 def machine(tmp: Path, peers: Peers, load_start: str, version: str) -> list[str]:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    df = subprocess.run(["df", "-T", str(tmp)], capture_output=True, text=True).stdout
-    fstype = df.splitlines()[-1].split()[1] if df.strip() else "?"
+    cpu = cpu_model()
+    fstype = fs_type(tmp)
     from importlib.metadata import version as dist_version
 
     ours = ", ".join(f"{p} {dist_version(p)}" for p in ("fsspec", "s3fs", "aiobotocore", "moto"))
@@ -601,10 +582,6 @@ def fmt(x: float | None, unit: str) -> str:
     if x is None:
         return "-"
     return f"{x:.0f} MiB" if unit == "MiB" else f"{x:.3f} s"
-
-
-def ratio(a: float | None, b: float | None) -> str:
-    return "-" if a is None or b is None or b == 0 else f"{a / b:.2f}"
 
 
 def both(*parts: bool | None) -> bool | None:
@@ -817,7 +794,7 @@ def main() -> None:
     if args.runs < 1 or args.size_mib < 4 or args.small_files < 10:
         ap.error("need --runs >= 1, --size-mib >= 4 and --small-files >= 10")
 
-    mreg = find_mreg()
+    mreg = find_mreg("bench_remote")
     pkg, before = mreg_source()
     version = mreg_version(pkg)
     load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _results import Row, read_rows
+from _results import Row, cpu_model, read_rows
 
 HERE = Path(__file__).resolve().parent
 # name -> script, in the order they run and appear in RESULTS.md.
@@ -163,14 +163,7 @@ def summary(rows: list[Row]) -> str:
 
 
 def machine() -> str:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return (
         f"- {platform.platform()}, {os.cpu_count()} cores, CPU {cpu}\n"
         f"- Python {platform.python_version()}; load average now "
