@@ -28,8 +28,21 @@ def fs_type(path: Path) -> str:
     return df.splitlines()[-1].split()[1] if df.strip() else "?"
 
 
+def compile_mreg() -> None:
+    """Write mreg's bytecode now. An installed package has its .pyc files (pip compiles
+    them), but with PYTHONDONTWRITEBYTECODE set an editable install never gets them for
+    new modules, and every timed command would compile those again."""
+    import compileall
+
+    import mreg
+
+    compileall.compile_dir(Path(mreg.__file__).parent, quiet=1)
+
+
 def find_mreg(script: str) -> str:
-    """The installed console script: next to this interpreter, else on PATH."""
+    """The installed console script (next to this interpreter, else on PATH), with
+    mreg's bytecode compiled."""
+    compile_mreg()
     beside = Path(sys.executable).parent / "mreg"
     if beside.exists():
         return str(beside)

@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from _results import Row, cpu_model, ratio, verdict, write_results, write_rows
+from _results import Row, compile_mreg, cpu_model, ratio, verdict, write_results, write_rows
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -201,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     env = {**os.environ, **PEER_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("MREG_SKIP_HOOKS", None)
+    compile_mreg()
     mreg = str(BIN / "mreg")
     dvc = ""
     dvc_version = ""
