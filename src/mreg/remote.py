@@ -12,7 +12,7 @@ suite in tests/remote/ checks:
   Stores that rename (local, ssh) write `partial/<uuid>.tmp` then rename it into place;
   object stores (s3, gs, az, memory) write the final key in a single PUT (a multipart
   upload appears only when it completes). The local bytes are hashed first, so a corrupt
-  cache blob is never spread.
+  cache blob is never spread (`verify=False`: the caller vouches for them).
 - `download(oid, store)` streams a blob into the cache, hashing while it writes, and
   renames it to its final name only when the digest matches (BlobCorrupt otherwise).
 - `delete(oids)` is idempotent.
@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import importlib.util
+import io
 import os
 import re
 import socket
@@ -390,6 +391,7 @@ class Remote:
         self._root: str | None = None
         self._lock = threading.Lock()
         self._made_dirs: set[str] = set()
+        self._folder_io: Any = None  # file:// blob I/O (mreg.folderremote), made on use
 
     # -- plumbing --------------------------------------------------------------------
 
@@ -570,6 +572,17 @@ class Remote:
     def renames(self) -> bool:
         return self.protocol in RENAMING
 
+    @property
+    def preferred_jobs(self) -> int:
+        """Parallel transfers when -j is not given. A folder is bound by local syscalls,
+        not latency: threads only contend (a big blob's copy already keeps two cores
+        busy: one copies, one hashes), so about one per two cores, at most 4."""
+        if self.protocol == "file":
+            from mreg.folderremote import folder_jobs
+
+            return folder_jobs()
+        return default_jobs()
+
     def blob_path(self, oid: str) -> str:
         hexdigest = oid_hex(oid)
         return f"{self.root}/{ALGO}/{hexdigest[:2]}/{hexdigest[2:]}"
@@ -683,28 +696,39 @@ class Remote:
         self.fs.makedirs(path, exist_ok=True)
         self._made_dirs.add(path)
 
-    def upload(self, oid: str, src: Path, on_bytes: ByteProgress | None = None) -> int:
+    def upload(
+        self, oid: str, src: Path, on_bytes: ByteProgress | None = None, verify: bool = True
+    ) -> int:
         """Copy the cache file src to blob `oid` on the remote, atomically; its size.
 
         on_bytes(n) hears of the bytes sent, per chunk of at least PROGRESS_STEP where
         the backend reports chunks (a folder, SSH, an S3 multipart upload), else once.
+        verify=False: the caller vouches for src's bytes (no hashing where it costs).
         """
-        got, size = hash_file(src)
-        if got != oid:
-            raise BlobCorrupt(
-                f"blob {oid} in the cache is corrupt (its bytes hash to {got}); not pushed",
-                hint="mreg verify; then mreg add the model again",
-            )
+        if self.protocol == "file":  # plain os calls, hashing while copying
+            from mreg import folderremote
+
+            return folderremote.upload(self, oid, src, on_bytes, verify)
+        if verify:
+            got, size = hash_file(src)
+            if got != oid:
+                raise BlobCorrupt(
+                    f"blob {oid} in the cache is corrupt (its bytes hash to {got}); not pushed",
+                    hint="mreg verify; then mreg add the model again",
+                )
+        else:
+            size = os.stat(src).st_size
         final = self.blob_path(oid)
         counter = _counter(on_bytes)
+        kwargs = _put_kwargs(self.protocol, size)
 
         def send(dest: str) -> None:
             if counter is None:
-                self.fs.put_file(str(src), dest)
+                self.fs.put_file(str(src), dest, **kwargs)
             elif self.protocol == "file":  # fsspec's local put_file reports nothing
                 _copy_counting(src, dest, counter)
             else:
-                self.fs.put_file(str(src), dest, callback=_fsspec_callback(counter))
+                self.fs.put_file(str(src), dest, callback=_fsspec_callback(counter), **kwargs)
 
         def put() -> None:
             if not self.renames:
@@ -726,12 +750,35 @@ class Remote:
             counter.settle(size)
         return size
 
-    def download(self, oid: str, store: Store, on_bytes: ByteProgress | None = None) -> int:
+    def download(
+        self,
+        oid: str,
+        store: Store,
+        on_bytes: ByteProgress | None = None,
+        size: int | None = None,
+    ) -> int:
         """Stream blob `oid` into the cache, digest checked before it gets its name."""
+        if self.protocol == "file":  # plain os calls (size: a hint, not needed there)
+            from mreg import folderremote
+
+            return folderremote.download(self, oid, store, on_bytes)
         path = self.blob_path(oid)
         counter = _counter(on_bytes)
 
         def get() -> int:
+            if size is not None and size <= SMALL_GET and self.protocol in OBJECT_STORES:
+                # One GET, no HEAD: s3fs's cat_file looks the size up unless told not to.
+                kw = {"max_concurrency": 1} if self.protocol == "s3" else {}
+                data = self.fs.cat_file(path, **kw)
+                if counter is not None:
+                    counter.add(len(data))
+                return store_verified(store, io.BytesIO(data), oid, self._where())
+            if self.protocol == "s3":  # one streaming GET, not a range GET per block
+                body = _S3Body(self.fs, path, counter)
+                try:
+                    return store_verified(store, body, oid, self._where())
+                finally:
+                    body.close()
             with self._open(path, block_size=CHUNK) as f:
                 return store_verified(store, _ReadAdapter(f, counter), oid, self._where())
 
@@ -742,6 +789,10 @@ class Remote:
 
     def download_to(self, oid: str, dest: BinaryIO, on_bytes: ByteProgress | None = None) -> str:
         """Stream blob `oid` into an open file; returns the digest of what was written."""
+        if self.protocol == "file":
+            from mreg import folderremote
+
+            return folderremote.download_to(self, oid, dest, on_bytes)
         from mreg.hashing import copy_hashing
 
         counter = _counter(on_bytes)
@@ -759,6 +810,10 @@ class Remote:
 
     def read_bytes(self, oid: str, limit: int = MAX_MANIFEST) -> bytes:
         """A small blob's bytes (a manifest), unchecked: the caller checks the digest."""
+        if self.protocol == "file":
+            from mreg import folderremote
+
+            return folderremote.read_bytes(self, oid, limit)
 
         def cat() -> bytes:
             with self._open(self.blob_path(oid)) as f:
@@ -831,6 +886,71 @@ class Remote:
     def remove_paths(self, paths: list[str]) -> None:
         if paths:
             self._call("removing temp files", lambda: self.fs.rm(paths))
+
+
+# S3 uploads: parts of PUT_PART bytes, PUT_PARTS at a time, so that a push's memory stays
+# near PUT_PARTS x PUT_PART whatever the blob's size (s3fs: 10 x 50 MiB, and a blob under
+# 100 MiB read whole). S3 allows at most 10,000 parts: a huge blob gets larger parts.
+PUT_PART = 16 * 1024 * 1024
+PUT_PARTS = 2
+MAX_PARTS = 10_000
+# A blob of known size up to this is fetched in one GET into memory (no HEAD first).
+SMALL_GET = CHUNK
+
+
+def _put_kwargs(protocol: str, size: int) -> dict[str, Any]:
+    """Extra put_file arguments that bound a backend's memory (S3's multipart upload)."""
+    if protocol != "s3":
+        return {}
+    part = max(PUT_PART, -(-size // MAX_PARTS))
+    return {"chunksize": part, "max_concurrency": PUT_PARTS}
+
+
+class _S3Body:
+    """An S3 object's bytes from one streaming GET (no HEAD, no range requests), read
+    from a worker thread through s3fs's event loop; `readinto` for copy_hashing."""
+
+    def __init__(self, fs: Any, path: str, counter: _ByteCounter | None) -> None:
+        from fsspec.asyn import sync
+
+        self._fs = fs
+        self._sync = sync
+        self._counter = counter
+        bucket, key, version = fs.split_path(path)
+        extra = {"VersionId": version} if version else {}
+        resp = sync(
+            fs.loop,
+            fs._call_s3,
+            "get_object",
+            Bucket=bucket,
+            Key=key,
+            **extra,
+            **getattr(fs, "req_kw", {}),
+        )
+        self._body = resp["Body"]
+
+    async def _read(self, n: int) -> bytes:
+        parts: list[bytes] = []
+        got = 0
+        while got < n:
+            data = await self._body.read(n - got)
+            if not data:
+                break
+            parts.append(data)
+            got += len(data)
+        return b"".join(parts)
+
+    def readinto(self, view: memoryview) -> int:
+        data = self._sync(self._fs.loop, self._read, len(view))
+        n = len(data)
+        view[:n] = data
+        if n and self._counter is not None:
+            self._counter.add(n)
+        return n
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._body.close()
 
 
 def store_verified(store: Store, src: Any, oid: str, source: str) -> int:

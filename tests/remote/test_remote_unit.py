@@ -57,20 +57,20 @@ def test_upload_and_download_report_progress_per_chunk(remote: RemoteKind, tmp_p
 def test_progress_is_taken_back_when_an_attempt_is_retried(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mreg.remote
+    from mreg.folderremote import FolderIO
 
     store, oid = big_blob(tmp_path)
-    real = mreg.remote._copy_counting
+    real = FolderIO.upload
     failures = [1]
 
-    def flaky(src: Path, dest: str, counter: Any) -> None:
+    def flaky(self: FolderIO, oid: str, fin: int, add: Any, verify: bool = True) -> int:
         if failures:
             failures.pop()
-            counter.add(PROGRESS_STEP * 2)  # half-way through, the connection drops
+            add(PROGRESS_STEP * 2)  # half-way through, the connection drops
             raise ConnectionResetError("dropped")
-        real(src, dest, counter)
+        return real(self, oid, fin, add, verify)
 
-    monkeypatch.setattr(mreg.remote, "_copy_counting", flaky)
+    monkeypatch.setattr(FolderIO, "upload", flaky)
     monkeypatch.setenv("MREG_REMOTE_RETRIES", "1")
     calls: list[int] = []
     with Remote(RemoteSpec("origin", str(tmp_path / "store")), tmp_path) as r:
