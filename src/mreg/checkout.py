@@ -122,9 +122,15 @@ def _place(
     links: list[str],
     executable: bool,
     state: StateCache | None = None,
+    staged: bool = False,
 ) -> None:
     """Write blob `oid` to dest with the first link type that works, digest checked
-    (unless `state` knows the blob as hashed by mreg and unchanged since)."""
+    (unless `state` knows the blob as hashed by mreg and unchanged since).
+
+    staged: dest is in a folder this checkout is building (its parent exists, nothing
+    else writes there, and the whole folder goes on an error), so the file is written
+    at its name directly instead of through a temp file and a rename.
+    """
     blob = store.blob_path(oid)
     try:
         before = os.stat(blob)
@@ -133,13 +139,14 @@ def _place(
     if before is None or not stat_mod.S_ISREG(before.st_mode):
         raise BlobMissing(f"blob {oid} is not in the cache")
     known = state is not None and before.st_size >= KNOWN_MIN and state.blob_known(oid, before)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    if not staged:
+        dest.parent.mkdir(parents=True, exist_ok=True)
     mode = (0o777 if executable else 0o666) & ~_umask()
     if executable:
         # A hard or symbolic link shares the blob's mode (read-only, not executable).
         links = [k for k in links if k not in ("hardlink", "symlink")] or ["copy"]
     for kind in links:
-        tmp = _tmp_beside(dest)
+        tmp = dest if staged else _tmp_beside(dest)
         try:
             got = oid
             if kind == "copy":
@@ -166,7 +173,8 @@ def _place(
                 )
             if kind in ("copy", "reflink"):
                 os.chmod(tmp, mode)
-            os.replace(tmp, dest)
+            if tmp is not dest:
+                os.replace(tmp, dest)
             if state is not None and not known and before.st_size >= KNOWN_MIN:
                 _remember(state, oid, blob, before)
             return
@@ -380,18 +388,25 @@ def _swap_in(
     stage = temp_beside(dest, "mreg-")
     try:
         stage.mkdir(parents=True)
+        # stage is a new folder of ours and manifest paths are checked relative paths
+        # (parse_manifest: no `..`, no file that is also a folder), so joining cannot
+        # leave it: no per-file symlink resolution (safe_join) is needed in here.
+        made: set[str] = set()
         for e in entries:
-            target = safe_join(stage, e.path, "manifest path")
+            target = stage.joinpath(*e.path.split("/"))
+            parent = e.path.rpartition("/")[0]
+            if parent and parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(parent)
             if have.get(e.path) == e.oid:
                 current = dest.joinpath(*e.path.split("/"))
                 if _mode_ok(current, e.exec):
-                    target.parent.mkdir(parents=True, exist_ok=True)
                     try:
                         os.link(current, target, follow_symlinks=False)
                         continue
                     except OSError:
                         pass  # no hard links here: copy it from the cache
-            _place(store, e.oid, target, links, e.exec, state)
+            _place(store, e.oid, target, links, e.exec, state, staged=True)
         if not os.path.lexists(dest):
             os.rename(stage, dest)
             return True

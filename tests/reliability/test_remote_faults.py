@@ -377,8 +377,9 @@ def test_a_file_whose_close_fails_is_not_left_open(tmp_path: Path) -> None:
             files.append(_DroppedFile())
             return files[-1]
 
-    remote = Remote(RemoteSpec(name="origin", url=str(tmp_path / "r")))
-    remote._fs, remote._root = DroppedFs(), str(tmp_path / "r")
+    # Not a folder URL: folder remotes read with plain os calls, not through fs.open.
+    remote = Remote(RemoteSpec(name="origin", url="memory://r"))
+    remote._fs, remote._root = DroppedFs(), "/r"
     with pytest.raises(MregError):
         remote.read_bytes("sha256:" + "ab" * 32)
     assert files and all(f.closed for f in files), "left open: closed again at exit, hangs"
