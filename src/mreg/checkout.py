@@ -31,7 +31,13 @@ from mreg.errors import (
     StorageError,
     WorktreeConflict,
 )
-from mreg.fsutil import remove_stale_temps, remove_stale_temps_in, safe_join, temp_beside
+from mreg.fsutil import (
+    kernel_copy,
+    remove_stale_temps,
+    remove_stale_temps_in,
+    safe_join,
+    temp_beside,
+)
 from mreg.hashing import Entry, copy_hashing, hash_file, parse_manifest
 from mreg.project import Project
 from mreg.statecache import StateCache
@@ -99,20 +105,9 @@ KNOWN_MIN = 1 << 20
 
 
 def _copy(src: Path, tmp: Path) -> None:
-    """Copy src to the new file tmp in the kernel (copy_file_range), without hashing."""
+    """Copy src to the new file tmp in the kernel, without hashing."""
     with open(src, "rb", buffering=0) as s, open(tmp, "xb", buffering=0) as d:
-        try:
-            if not hasattr(os, "copy_file_range"):  # not Linux
-                raise OSError(errno.ENOSYS, "no copy_file_range")
-            while os.copy_file_range(s.fileno(), d.fileno(), 1 << 30):
-                pass
-        except OSError as exc:
-            if exc.errno not in _UNSUPPORTED:
-                raise
-            s.seek(0)
-            d.seek(0)
-            d.truncate()
-            shutil.copyfileobj(s, d, 1 << 20)
+        kernel_copy(s.fileno(), d.fileno())
 
 
 def _place(

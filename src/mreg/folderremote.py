@@ -17,7 +17,6 @@ one pass (copy_hashing), or copied by the kernel (copy_file_range) when not veri
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import itertools
 import os
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mreg.errors import BlobCorrupt, RemoteError
+from mreg.fsutil import kernel_copy, write_all
 from mreg.hashing import ALGO, CHUNK, copy_hashing, oid_hex
 from mreg.store import Store
 
@@ -36,13 +36,10 @@ if TYPE_CHECKING:  # pragma: no cover
 Add = Callable[[int], None]
 # Blobs up to this size are read whole, in one read(2).
 SMALL = 1024 * 1024
-# Bytes per kernel copy of an unverified blob (progress moves at least this much).
-KERNEL_STEP = CHUNK
 _O_BINARY = getattr(os, "O_BINARY", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _READ = os.O_RDONLY | _O_BINARY | _O_CLOEXEC
 _WRITE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY | _O_CLOEXEC
-_NO_KERNEL_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF)
 
 
 def corrupt_in_cache(oid: str, got: str) -> BlobCorrupt:
@@ -80,12 +77,6 @@ def _read_small(fd: int, size: int) -> bytes | None:
     return data
 
 
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 class _Reader:
     """A raw fd as copy_hashing's source (readinto), counting bytes for progress."""
 
@@ -108,42 +99,6 @@ class _Writer:
 
     def write(self, view: memoryview) -> int:
         return os.write(self._fd, view)
-
-
-def _kernel_copy(fin: int, fout: int, add: Add | None) -> int:
-    """Copy fin to fout in the kernel (copy_file_range, else sendfile, else reads)."""
-    total = 0
-    copy = getattr(os, "copy_file_range", None)
-    while copy is not None:
-        try:
-            n = copy(fin, fout, KERNEL_STEP)
-        except OSError as exc:
-            if exc.errno not in _NO_KERNEL_COPY or total:
-                raise
-            break
-        if not n:
-            return total
-        total += n
-        if add is not None:
-            add(n)
-    while True:
-        try:
-            n = os.sendfile(fout, fin, None, KERNEL_STEP)
-        except OSError as exc:
-            if exc.errno not in (*_NO_KERNEL_COPY, errno.ENOTSOCK) or total:
-                raise
-            break
-        if not n:
-            return total
-        total += n
-        if add is not None:
-            add(n)
-    while data := os.read(fin, CHUNK):
-        _write_all(fout, data)
-        total += len(data)
-        if add is not None:
-            add(len(data))
-    return total
 
 
 class FolderIO:
@@ -195,7 +150,7 @@ class FolderIO:
                         got = f"{ALGO}:{hashlib.sha256(data).hexdigest()}"
                         if got != oid:
                             raise corrupt_in_cache(oid, got)
-                    _write_all(fout, data)
+                    write_all(fout, data)
                     size = len(data)
                     if add is not None:
                         add(size)
@@ -206,7 +161,7 @@ class FolderIO:
                         raise corrupt_in_cache(oid, got)
                 else:
                     os.lseek(fin, 0, os.SEEK_SET)
-                    size = _kernel_copy(fin, fout, add)
+                    size = kernel_copy(fin, fout, add)
             finally:
                 os.close(fout)
             self._rename(tmp, final)

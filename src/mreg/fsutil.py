@@ -6,10 +6,12 @@ Layer: bottom (stdlib only).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from mreg.errors import InvalidPath
@@ -140,3 +142,54 @@ def safe_join(root: Path, relpath: str, what: str = "path", last_link_ok: bool =
     if not is_within((target.parent if last_link_ok else target).resolve(), root):
         raise InvalidPath(f"{what} {relpath!r} leads outside the repository through a symlink")
     return target
+
+
+# Bytes per kernel copy step (progress moves at least this much).
+_STEP = 4 * 1024 * 1024  # = hashing.CHUNK
+# errnos that say "no kernel copy between these two files": fall back to the next way.
+_NO_KERNEL_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF)
+
+
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """os.write until every byte of data is written."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def kernel_copy(fin: int, fout: int, add: Callable[[int], None] | None = None) -> int:
+    """Copy the open file fin to fout from their positions, in the kernel where it can
+    (copy_file_range, else sendfile, else plain reads); the bytes copied. add(n) hears of
+    each step."""
+    total = 0
+    copy = getattr(os, "copy_file_range", None)
+    while copy is not None:
+        try:
+            n = copy(fin, fout, _STEP)
+        except OSError as exc:
+            if exc.errno not in _NO_KERNEL_COPY or total:
+                raise
+            break
+        if not n:
+            return total
+        total += n
+        if add is not None:
+            add(n)
+    while True:
+        try:
+            n = os.sendfile(fout, fin, None, _STEP)
+        except OSError as exc:
+            if exc.errno not in (*_NO_KERNEL_COPY, errno.ENOTSOCK) or total:
+                raise
+            break
+        if not n:
+            return total
+        total += n
+        if add is not None:
+            add(n)
+    while data := os.read(fin, _STEP):
+        write_all(fout, data)
+        total += len(data)
+        if add is not None:
+            add(len(data))
+    return total

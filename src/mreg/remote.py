@@ -343,28 +343,6 @@ class _ReadAdapter:
         return n
 
 
-def _copy_counting(src: Path, dest: str, counter: _ByteCounter) -> None:
-    """Copy a local file to a new local file in CHUNK steps, counting (no extra pass:
-    the kernel copies, as shutil.copyfile would)."""
-    with open(src, "rb") as fin, open(dest, "wb") as fout:
-        offset = 0
-        while True:
-            try:
-                n = os.sendfile(fout.fileno(), fin.fileno(), offset, CHUNK)
-            except OSError as exc:  # no file-to-file sendfile here: plain reads
-                if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSOCK, errno.EOPNOTSUPP):
-                    raise
-                fin.seek(offset)
-                while data := fin.read(CHUNK):
-                    fout.write(data)
-                    counter.add(len(data))
-                return
-            if n == 0:
-                return
-            offset += n
-            counter.add(n)
-
-
 class Remote:
     """One configured remote, opened. Use as a context manager (closes connections)."""
 
@@ -725,8 +703,6 @@ class Remote:
         def send(dest: str) -> None:
             if counter is None:
                 self.fs.put_file(str(src), dest, **kwargs)
-            elif self.protocol == "file":  # fsspec's local put_file reports nothing
-                _copy_counting(src, dest, counter)
             else:
                 self.fs.put_file(str(src), dest, callback=_fsspec_callback(counter), **kwargs)
 

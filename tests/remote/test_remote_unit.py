@@ -86,7 +86,7 @@ def test_no_callback_no_counting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     def boom(*_a: Any) -> None:
         raise AssertionError("counted copy without a progress callback")
 
-    monkeypatch.setattr(mreg.remote, "_copy_counting", boom)
+    monkeypatch.setattr(mreg.remote._ByteCounter, "add", boom)
     store, oid = big_blob(tmp_path)
     with Remote(RemoteSpec("origin", str(tmp_path / "store")), tmp_path) as r:
         assert r.upload(oid, store.blob_path(oid)) == BIG
