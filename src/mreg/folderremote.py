@@ -49,14 +49,6 @@ def corrupt_in_cache(oid: str, got: str) -> BlobCorrupt:
     )
 
 
-def corrupt_on_remote(oid: str, got: str, source: str) -> BlobCorrupt:
-    return BlobCorrupt(
-        f"blob {oid} from {source} is corrupt: its bytes hash to {got}",
-        hint="the copy on the remote is damaged: mreg verify -r REMOTE; push it again"
-        " from a machine whose cache holds it",
-    )
-
-
 def _read_small(fd: int, size: int) -> bytes | None:
     """The whole file when it holds at most SMALL bytes (one read(2) when `size` is
     right), else None (the caller streams it)."""
@@ -174,29 +166,14 @@ class FolderIO:
     # -- download ------------------------------------------------------------------------
 
     def download(self, oid: str, store: Store, add: Add | None, source: str) -> int:
-        """Blob `oid` into the cache, named only when its digest matches (store_verified's
-        semantics: BlobCorrupt otherwise, and the bad bytes are deleted)."""
-        if store.has(oid):
-            return 0
+        """Blob `oid` into the cache, named only when its digest matches."""
+        from mreg.remote import store_verified  # which returns at once if the cache has it
+
         fin = os.open(self.blob_path(oid), _READ)
         try:
-            out, tmp = store._temp()
-            try:
-                with out:
-                    got, size = self._copy_in(fin, out, add)
-                    read_only = store._finish(out)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            return store_verified(store, _Reader(fin, add), oid, source)
         finally:
             os.close(fin)
-        if got != oid:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise corrupt_on_remote(oid, got, source)
-        store._commit(tmp, oid, absent=True, read_only=read_only)
-        return size
 
     def download_to(self, oid: str, dest: BinaryIO, add: Add | None) -> str:
         """Blob `oid` into an open file (from its start); the digest of what was written."""

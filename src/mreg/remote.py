@@ -933,7 +933,7 @@ def store_verified(store: Store, src: Any, oid: str, source: str) -> int:
     """Write src into the cache as blob `oid`; the name is given only if the digest matches.
 
     A mismatch deletes the temp file and raises BlobCorrupt (exit 4): bad bytes never
-    enter the cache under any name.
+    enter the cache under any name. Every download (S3, SSH, memory, folders) ends here.
     """
     from mreg.hashing import copy_hashing
 
@@ -943,8 +943,7 @@ def store_verified(store: Store, src: Any, oid: str, source: str) -> int:
     try:
         with out:
             got, size = copy_hashing(src, out)
-            if store.fsync:
-                os.fsync(out.fileno())
+            read_only = store._finish(out)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -957,7 +956,7 @@ def store_verified(store: Store, src: Any, oid: str, source: str) -> int:
             hint="the copy on the remote is damaged: mreg verify -r REMOTE; push it again"
             " from a machine whose cache holds it",
         )
-    store._commit(tmp, oid)
+    store._commit(tmp, oid, absent=True, read_only=read_only)
     return size
 
 
