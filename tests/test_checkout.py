@@ -362,7 +362,7 @@ def test_checkout_all_still_does_the_good_cards(repo: Path) -> None:
 
 # ------------------------------------------------------- known-good blobs (no re-hash)
 
-BIG = 2 * 1024 * 1024  # above checkout.KNOWN_MIN
+BIG = 2 * 1024 * 1024  # above statecache.KNOWN_MIN
 
 
 def _known(repo: Path, oid: str) -> bool:

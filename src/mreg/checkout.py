@@ -99,11 +99,6 @@ def _reflink(src: Path, tmp: Path) -> None:
             raise
 
 
-# Blobs at least this big are looked up in the known-good table before being re-hashed;
-# hashing a smaller one costs less than the lookup.
-KNOWN_MIN = 1 << 20
-
-
 def _copy(src: Path, tmp: Path) -> None:
     """Copy src to the new file tmp in the kernel, without hashing."""
     with open(src, "rb", buffering=0) as s, open(tmp, "xb", buffering=0) as d:
@@ -133,7 +128,7 @@ def _place(
         before = None
     if before is None or not stat_mod.S_ISREG(before.st_mode):
         raise BlobMissing(f"blob {oid} is not in the cache")
-    known = state is not None and before.st_size >= KNOWN_MIN and state.blob_known(oid, before)
+    known = state is not None and state.blob_known(oid, before)
     if not staged:
         dest.parent.mkdir(parents=True, exist_ok=True)
     mode = (0o777 if executable else 0o666) & ~_umask()
@@ -170,7 +165,7 @@ def _place(
                 os.chmod(tmp, mode)
             if tmp is not dest:
                 os.replace(tmp, dest)
-            if state is not None and not known and before.st_size >= KNOWN_MIN:
+            if state is not None and not known:
                 _remember(state, oid, blob, before)
             return
         except OSError as exc:

@@ -19,6 +19,8 @@ from typing import Any
 # (the kernel's coarse clock lags by at most a tick). Whole-second mtimes need more.
 RACY_NS = 100_000_000
 RACY_COARSE_NS = 2_000_000_000
+# Known-good blobs are tracked from this size up.
+KNOWN_MIN = 1 << 20
 
 
 def _key(st: os.stat_result) -> tuple[int, int, int]:
@@ -104,10 +106,14 @@ class StateCache:
     # checkout checked it) is remembered with its (dev, inode, size, mtime_ns); a later
     # checkout of an unchanged blob skips re-hashing it. No racy-clean margin here: blobs
     # are read-only files only mreg writes. Bit rot leaves the stat as it was: that is
-    # what `mreg verify` re-hashes for.
+    # what `mreg verify` re-hashes for. Only blobs of KNOWN_MIN bytes or more: hashing a
+    # smaller one costs less than the lookup.
 
     def blob_known(self, oid: str, st: os.stat_result) -> bool:
-        """True when blob oid was hashed by mreg and its stat has not changed since."""
+        """True when blob oid (of KNOWN_MIN bytes or more) was hashed by mreg and its stat
+        has not changed since."""
+        if st.st_size < KNOWN_MIN:
+            return False
         conn = self._connect()
         if conn is None:
             return False
@@ -122,7 +128,9 @@ class StateCache:
         return row is not None and tuple(row) == (st.st_dev, *_key(st))
 
     def record_blobs(self, rows: list[tuple[str, os.stat_result]]) -> None:
-        """Remember (oid, stat) of blobs whose bytes were just hashed."""
+        """Remember (oid, stat) of blobs whose bytes were just hashed (the small ones are
+        not worth a row)."""
+        rows = [(oid, st) for oid, st in rows if st.st_size >= KNOWN_MIN]
         if not rows:
             return  # not even a connection: a failed pull leaves the database as it was
         conn = self._connect()

@@ -288,8 +288,6 @@ def push(
 def _known_good(project: Project, oids: list[str]) -> set[str]:
     """The large blobs among oids that the hash-state cache knows were hashed with their
     current stat: push need not read them once more before sending them."""
-    from mreg.checkout import KNOWN_MIN
-
     state = project.state
     out: set[str] = set()
     for oid in oids:
@@ -297,7 +295,7 @@ def _known_good(project: Project, oids: list[str]) -> set[str]:
             st = os.stat(project.store.blob_path(oid))
         except OSError:
             continue
-        if st.st_size >= KNOWN_MIN and state.blob_known(oid, st):
+        if state.blob_known(oid, st):
             out.add(oid)
     return out
 
@@ -425,18 +423,12 @@ def fetch_cards(
 
 
 def _remember_verified(project: Project, oids: list[str]) -> None:
-    """Blobs just downloaded were hashed on the way in: record the large ones as
-    known-good, so that the checkout of a pull need not hash them again."""
-    from mreg.checkout import KNOWN_MIN
-
+    """Blobs just downloaded were hashed on the way in: record them as known-good, so
+    that the checkout of a pull need not hash them again."""
     rows = []
     for oid in oids:
-        try:
-            st = os.stat(project.store.blob_path(oid))
-        except OSError:
-            continue
-        if st.st_size >= KNOWN_MIN:
-            rows.append((oid, st))
+        with contextlib.suppress(OSError):
+            rows.append((oid, os.stat(project.store.blob_path(oid))))
     project.state.record_blobs(rows)
 
 
