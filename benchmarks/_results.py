@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -50,6 +51,29 @@ def find_mreg(script: str) -> str:
     if found is None:
         sys.exit(f"{script}: no mreg console script found (pip install -e .)")
     return found
+
+
+def run_ok(script: str, cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run cmd and return its stdout; exit the benchmark, with stderr's tail, if it fails."""
+    res = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if res.returncode != 0:
+        sys.exit(f"{script}: {' '.join(cmd)} failed ({res.returncode}):\n{res.stderr[-2000:]}")
+    return res.stdout
+
+
+def machine_lines(load_start: str) -> list[str]:
+    """The lines every RESULTS file starts its Machine section with."""
+    import platform
+
+    gitv = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return [
+        f"- nproc: {os.cpu_count()}; load average (1, 5, 15 min): {load_start} at the start, "
+        f"{load} at the end",
+        f"- CPU: {cpu_model()}",
+        f"- Python: {platform.python_version()} ({sys.executable})",
+        f"- {gitv}; {platform.platform()}",
+    ]
 
 
 def ratio(a: float | None, b: float | None) -> str:

@@ -46,7 +46,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import random
 import resource
 import shutil
@@ -58,7 +57,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _results import Row, cpu_model, find_mreg, ratio, verdict, write_results, write_rows
+from _results import (
+    Row,
+    find_mreg,
+    machine_lines,
+    ratio,
+    run_ok,
+    verdict,
+    write_results,
+    write_rows,
+)
 
 HERE = Path(__file__).resolve().parent
 PEER_FACTOR = 0.5  # issue 6: every row at most half of the peer's time
@@ -95,10 +103,7 @@ assert len(docs) == len(shas)
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
-    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
-    if res.returncode != 0:
-        sys.exit(f"bench_history: {' '.join(cmd)} failed ({res.returncode}):\n{res.stderr[-2000:]}")
-    return res.stdout
+    return run_ok("bench_history", cmd, cwd, env)
 
 
 # --------------------------------------------------------------------------- the repository
@@ -426,15 +431,8 @@ def bench(repo: Path, mreg: str, peers: Peers, runs: int, env: dict[str, str]) -
 
 
 def machine(tmp: Path, peers: Peers, load_start: str) -> list[str]:
-    cpu = cpu_model()
-    gitv = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return [
-        f"- nproc: {os.cpu_count()}; load average (1, 5, 15 min): {load_start} at the start, "
-        f"{load} at the end",
-        f"- CPU: {cpu}",
-        f"- Python: {platform.python_version()} ({sys.executable})",
-        f"- {gitv}; {platform.platform()}",
+        *machine_lines(load_start),
         f"- peers: {peers.versions or 'not run'}",
         f"- temp dir: {tmp}",
     ]

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -39,7 +38,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from _results import Row, compile_mreg, cpu_model, ratio, verdict, write_results, write_rows
+from _results import (
+    Row,
+    compile_mreg,
+    machine_lines,
+    ratio,
+    verdict,
+    write_results,
+    write_rows,
+)
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -159,17 +166,7 @@ def medians(
 
 
 def machine(dvc_version: str, load_start: str) -> list[str]:
-    cpu = cpu_model()
-    gitv = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return [
-        f"- nproc: {os.cpu_count()}; load average (1, 5, 15 min): {load_start} at the start, "
-        f"{load} at the end",
-        f"- CPU: {cpu}",
-        f"- Python: {platform.python_version()} ({sys.executable})",
-        f"- {gitv}; {platform.platform()}",
-        f"- peer: {dvc_version or 'not run'}",
-    ]
+    return [*machine_lines(load_start), f"- peer: {dvc_version or 'not run'}"]
 
 
 def ms(x: float | None) -> str:

@@ -58,7 +58,17 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from _results import Row, cpu_model, find_mreg, fs_type, ratio, verdict, write_results, write_rows
+from _results import (
+    Row,
+    cpu_model,
+    find_mreg,
+    fs_type,
+    ratio,
+    run_ok,
+    verdict,
+    write_results,
+    write_rows,
+)
 
 HERE = Path(__file__).resolve().parent
 DIR_RATIO = 1 / 3  # folder push/pull vs DVC (issue 4)
@@ -81,10 +91,7 @@ AWS_ENV = {
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
-    res = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    if res.returncode != 0:
-        sys.exit(f"bench_remote: {' '.join(cmd)} failed ({res.returncode}):\n{res.stderr[-2000:]}")
-    return res.stdout
+    return run_ok("bench_remote", cmd, cwd, env)
 
 
 @dataclass
