@@ -364,6 +364,23 @@ def remote_intact(remote: RemoteKind) -> None:
 DISK_KINDS = ["local", "s3", "sftp"]
 
 
+def big_repo_with_remote(
+    kind: str,
+    repo: Path,
+    cli: Cli,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> RemoteKind:
+    """big_repo's models in repo, and a remote of this kind as its default."""
+    remote = make_remote(kind, tmp_path, request)
+    for k, v in remote.env.items():
+        monkeypatch.setenv(k, v)
+    big_repo(repo, cli)
+    assert cli(*remote.add_args()).exit_code == 0
+    return remote
+
+
 @pytest.mark.parametrize("kind", DISK_KINDS)
 def test_sigkill_during_push_then_rerun(
     repo: Path,
@@ -373,11 +390,7 @@ def test_sigkill_during_push_then_rerun(
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    remote = make_remote(kind, tmp_path, request)
-    for k, v in remote.env.items():
-        monkeypatch.setenv(k, v)
-    big_repo(repo, cli)
-    assert cli(*remote.add_args()).exit_code == 0
+    remote = big_repo_with_remote(kind, repo, cli, tmp_path, request, monkeypatch)
     proc = start(repo, "push", "-j", "2")
     wait_for(lambda: len(remote.oids()) >= 1 or proc.poll() is not None)
     proc.send_signal(signal.SIGKILL)
@@ -399,11 +412,7 @@ def test_sigkill_during_pull_then_rerun(
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    remote = make_remote(kind, tmp_path, request)
-    for k, v in remote.env.items():
-        monkeypatch.setenv(k, v)
-    big_repo(repo, cli)
-    assert cli(*remote.add_args()).exit_code == 0
+    big_repo_with_remote(kind, repo, cli, tmp_path, request, monkeypatch)
     git(repo, "commit", "-qam", "remote")
     assert cli("push").exit_code == 0
     clone = tmp_path / "clone"
