@@ -54,12 +54,16 @@ def partial_leftovers(root: Path) -> list[Path]:
 
 
 def snapshot(root: Path) -> dict[str, tuple[str, int]]:
-    """Every file below root (but .git/): relative path -> (digest, mode)."""
+    """Every file below root (but .git/ and the hash-state cache): relative path ->
+    (digest, mode). The cache (`.mreg/tmp/hashstate.sqlite*`) is only an optimisation,
+    which read-only commands also fill (hashes, parsed cards)."""
     out: dict[str, tuple[str, int]] = {}
     for here, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if d != ".git"]
         for name in files:
             p = Path(here) / name
+            if name.startswith("hashstate.sqlite") and p.parent.name == "tmp":
+                continue
             if p.is_symlink():
                 out[p.relative_to(root).as_posix()] = ("link:" + os.readlink(p), 0)
             else:
@@ -164,3 +168,22 @@ def assert_error(result: CliResult, exit_code: int, message: str, hint: str | No
         assert len(lines) == 2, lines
         assert lines[1].startswith("hint: "), lines
         assert hint in lines[1], (hint, lines[1])
+
+
+def modules_imported_by(cwd: Path, args: list[str], modules: tuple[str, ...]) -> list[str]:
+    """Run `mreg ARGS` in a fresh interpreter (exit 0 asserted); which of `modules` it
+    imported."""
+    code = (
+        "import sys\n"
+        "from mreg.cli.main import main\n"
+        "try:\n"
+        f"    main({args!r})\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        f"print('imported:', *(m for m in {modules!r} if m in sys.modules))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    last = res.stdout.splitlines()[-1].split()
+    assert last[0] == "imported:", res.stdout
+    return last[1:]

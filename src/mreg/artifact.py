@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -174,6 +173,8 @@ def _process(
     small = [f for f in todo if f.st.st_size <= SMALL]
     fresh: list[tuple[str, os.stat_result, str]] = []
     if len(large) > 1 or (large and small):
+        from concurrent.futures import ThreadPoolExecutor  # not on status's start-up path
+
         with ThreadPoolExecutor(max_workers=min(workers(), len(large))) as pool:
             pending = pool.map(work, large)
             results = [work(f) for f in small]

@@ -155,7 +155,7 @@ def is_timeout(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1e9
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path, docs: yamlio.DocCache | None = None) -> dict[str, Any]:
     try:
         text = path.read_bytes()
     except FileNotFoundError:
@@ -163,7 +163,7 @@ def _read(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise InvalidConfig(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        doc = yamlio.load(text)
+        doc = yamlio.load_cached(text, docs)
     except yamlio.YamlError as exc:
         raise InvalidConfig(f"{path}: invalid YAML: {exc}") from None
     if doc is None:
@@ -184,10 +184,11 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load(mreg_dir: Path) -> Config:
-    """Load and validate the merged config of a project."""
+def load(mreg_dir: Path, docs: yamlio.DocCache | None = None) -> Config:
+    """Load and validate the merged config of a project. `docs` keeps the parsed
+    `config.yaml`; `config.local.yaml` may hold secrets and is never cached."""
     main_path = mreg_dir / "config.yaml"
-    main_doc, local_doc = _read(main_path), _read(mreg_dir / "config.local.yaml")
+    main_doc, local_doc = _read(main_path, docs), _read(mreg_dir / "config.local.yaml")
     raw = merge(main_doc, local_doc)
     cache = raw.get("cache") or {}
     if not isinstance(cache, dict):

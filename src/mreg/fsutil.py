@@ -10,7 +10,6 @@ import errno
 import os
 import re
 import shutil
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,7 +48,7 @@ _TEMP_RE = re.compile(r"^\..+\.(?:mreg-)?([0-9]+)-[0-9a-f]{8,32}\.tmp\Z")
 
 def temp_beside(path: Path, tag: str = "") -> Path:
     """A fresh temp name in path's folder, recognisable by `remove_stale_temps`."""
-    return path.with_name(f".{path.name}.{tag}{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
+    return path.with_name(f".{path.name}.{tag}{os.getpid()}-{os.urandom(6).hex()}.tmp")
 
 
 def _writer_alive(pid: int) -> bool:

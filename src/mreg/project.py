@@ -65,7 +65,7 @@ class Project:
     @property
     def config(self) -> config_mod.Config:
         if self._config is None:
-            self._config = config_mod.load(self.mreg_dir)
+            self._config = config_mod.load(self.mreg_dir, self.state)
         return self._config
 
     @property

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mreg import card as card_mod
+from mreg import yamlio
 from mreg.artifact import Progress, hash_artifact
 from mreg.card import KIND_FILE, Artifact, Card, Registered
 from mreg.config import merge
@@ -120,7 +121,11 @@ def read_card(project: Project, path: Path, name: str | None = None) -> Card:
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidCard(f"{rel}: cannot read: {exc.strerror}") from None
-    return card_mod.loads(data, source=rel, expected_name=name)
+    try:
+        doc = yamlio.load_cached(data, project.state)
+    except yamlio.YamlError as exc:
+        raise InvalidCard(f"{rel}: invalid YAML: {exc}") from None
+    return card_mod.from_dict(doc, source=rel, expected_name=name)
 
 
 def list_cards(project: Project) -> list[CardEntry]:

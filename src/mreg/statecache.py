@@ -21,6 +21,8 @@ RACY_NS = 100_000_000
 RACY_COARSE_NS = 2_000_000_000
 # Known-good blobs are tracked from this size up.
 KNOWN_MIN = 1 << 20
+# Parsed cards kept (a few KiB each): every version of a few hundred models.
+DOCS_MAX = 20_000
 
 
 def _key(st: os.stat_result) -> tuple[int, int, int]:
@@ -58,6 +60,7 @@ class StateCache:
                     "CREATE TABLE IF NOT EXISTS blobs (oid TEXT PRIMARY KEY, dev INTEGER,"
                     " ino INTEGER, size INTEGER, mtime_ns INTEGER)"
                 )
+                conn.execute("CREATE TABLE IF NOT EXISTS docs (digest TEXT PRIMARY KEY, doc TEXT)")
                 self._conn = conn
             except (sqlite3.Error, OSError):
                 self._broken = True
@@ -146,10 +149,64 @@ class StateCache:
         except sqlite3.Error:
             pass
 
+    # Parsed YAML documents (cards), keyed by the sha256 of their bytes and kept as JSON:
+    # a cached card loads several times faster than PyYAML parses it, and a command whose
+    # cards are all cached never imports yaml. Keyed by content, not stat, so there is no
+    # racy-clean case; the caller still validates what comes back.
+
+    def doc_lookup(self, digest: str) -> tuple[bool, Any]:
+        """(True, document) when the YAML whose sha256 is digest was parsed before."""
+        conn = self._connect()
+        if conn is None:
+            return False, None
+        import json
+        import sqlite3
+
+        try:
+            row = conn.execute("SELECT doc FROM docs WHERE digest = ?", (digest,)).fetchone()
+            return (False, None) if row is None else (True, json.loads(row[0]))
+        except (sqlite3.Error, ValueError):
+            return False, None
+
+    def doc_record(self, digest: str, doc: Any) -> None:
+        """Remember a parsed document, when JSON holds it exactly (string keys, plain
+        values); the table keeps the newest DOCS_MAX rows."""
+        if not _json_exact(doc, 0):
+            return
+        conn = self._connect()
+        if conn is None:
+            return
+        import json
+        import sqlite3
+
+        try:
+            with conn:
+                conn.execute("BEGIN")
+                conn.execute("INSERT OR REPLACE INTO docs VALUES (?, ?)", (digest, json.dumps(doc)))
+                conn.execute(
+                    "DELETE FROM docs WHERE rowid <= (SELECT MAX(rowid) FROM docs) - ?",
+                    (DOCS_MAX,),
+                )
+        except (sqlite3.Error, ValueError):
+            pass
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _json_exact(doc: Any, depth: int) -> bool:
+    """True when json.loads(json.dumps(doc)) == doc, types included."""
+    if depth > 100:
+        return False
+    if doc is None or isinstance(doc, (str, bool, int, float)):
+        return True
+    if isinstance(doc, list):
+        return all(_json_exact(v, depth + 1) for v in doc)
+    if isinstance(doc, dict):
+        return all(isinstance(k, str) and _json_exact(v, depth + 1) for k, v in doc.items())
+    return False
 
 
 def now_ns() -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, Protocol
 
 # Cards are small: anything past these limits is hostile or a mistake.
 MAX_DEPTH = 64
@@ -130,6 +130,31 @@ def load(text: str | bytes) -> Any:
         # PyYAML's constructors raise these for a value its tag cannot hold: `!!int zz`,
         # `!!bool x`, `!!timestamp x`, `!!map [1]`, an integer of more than 4300 digits.
         raise YamlError(f"a value cannot be read: {type(exc).__name__}: {exc}") from None
+
+
+class DocCache(Protocol):
+    """Where parsed documents are kept by the sha256 of their bytes (StateCache)."""
+
+    def doc_lookup(self, digest: str) -> tuple[bool, Any]: ...
+
+    def doc_record(self, digest: str, doc: Any) -> None: ...
+
+
+def load_cached(data: bytes, cache: DocCache | None) -> Any:
+    """load(data), answered from `cache` when these exact bytes were parsed before.
+
+    Only for files without secrets: the cache is a plain file under `.mreg/tmp/`.
+    """
+    if cache is None:
+        return load(data)
+    import hashlib
+
+    digest = hashlib.sha256(data).hexdigest()
+    hit, doc = cache.doc_lookup(digest)
+    if not hit:
+        doc = load(data)
+        cache.doc_record(digest, doc)
+    return doc
 
 
 def _dumper_class() -> Any:
