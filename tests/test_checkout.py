@@ -456,3 +456,44 @@ def test_pull_vouches_for_the_blobs_it_downloaded(repo: Path, tmp_path: Path) ->
     assert not model.exists()
     assert run_mreg(repo, "pull").exit_code == 0
     assert model.read_bytes() == data
+
+
+def test_a_refused_reflink_is_tried_once_per_folder(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    checkout_mod = importlib.import_module("mreg.checkout")  # mreg.checkout is also a function
+    ck = repo / "ck"
+    for i in range(20):
+        write(ck / f"f{i:02d}.bin", f"file {i}")
+    card = _add(repo, "net", "ck")
+    want = _files(ck)
+    shutil.rmtree(ck)
+    _set_links(repo, "reflink", "copy")
+    tried: list[str] = []
+
+    def refuse(src: str, tmp: Path) -> None:
+        tried.append(src)
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+    monkeypatch.setattr(checkout_mod, "_reflink", refuse)
+    assert _checkout(repo, card) == "created"
+    assert _files(ck) == want
+    assert len(tried) == 1  # not once per file
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
+def test_copied_files_follow_the_umask(repo: Path, mask: int) -> None:
+    ck = _make_dir(repo)
+    card = _add(repo, "net", "ck")
+    shutil.rmtree(ck)
+    _set_links(repo, "copy")
+    old = os.umask(mask)
+    try:
+        assert _checkout(repo, card) == "created"
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(ck / "run.sh").st_mode) == 0o777 & ~mask
+    assert stat.S_IMODE(os.stat(ck / "weights.bin").st_mode) == 0o666 & ~mask
+    assert _worktree(repo, "net") == "ok"

@@ -37,13 +37,18 @@ from mreg.fsutil import (
     remove_stale_temps_in,
     safe_join,
     temp_beside,
+    write_all,
 )
-from mreg.hashing import Entry, copy_hashing, hash_file, parse_manifest
+from mreg.hashing import Entry, copy_hashing, hash_file, oid_of_bytes, parse_manifest
 from mreg.project import Project
-from mreg.statecache import StateCache
+from mreg.statecache import KNOWN_MIN, StateCache
 from mreg.store import Store, storage_error
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
+_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+_WRITE_NEW = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+)
 # errnos that mean "this link type is not possible here": try the next one.
 _UNSUPPORTED = {
     errno.EXDEV,
@@ -87,7 +92,7 @@ def _tmp_beside(dest: Path) -> Path:
     return temp_beside(dest, "mreg-")
 
 
-def _reflink(src: Path, tmp: Path) -> None:
+def _reflink(src: str, tmp: Path) -> None:
     import fcntl
 
     with open(src, "rb") as s, open(tmp, "xb") as d:
@@ -99,10 +104,36 @@ def _reflink(src: Path, tmp: Path) -> None:
             raise
 
 
-def _copy(src: Path, tmp: Path) -> None:
+def _copy(src: str, tmp: Path) -> None:
     """Copy src to the new file tmp in the kernel, without hashing."""
     with open(src, "rb", buffering=0) as s, open(tmp, "xb", buffering=0) as d:
         kernel_copy(s.fileno(), d.fileno())
+
+
+# Blobs up to this size are copied by _copy_small: read whole, hashed, written once.
+SMALL_COPY = 256 * 1024
+
+
+def _copy_small(blob: str, dest: Path, executable: bool) -> str:
+    """Copy a small blob to the new file dest (made with its final mode, so no chmod
+    follows); the digest of the bytes written. For folders of thousands of small files
+    the syscalls are the cost: open, read, open, write, close, close."""
+    fin = os.open(blob, _READ)
+    try:
+        data = os.read(fin, SMALL_COPY + 1)
+        while len(data) <= SMALL_COPY:  # a short read, or the blob grew: read to the end
+            more = os.read(fin, SMALL_COPY + 1 - len(data))
+            if not more:
+                break
+            data += more
+    finally:
+        os.close(fin)
+    fout = os.open(dest, _WRITE_NEW, 0o777 if executable else 0o666)  # umask applies
+    try:
+        write_all(fout, data)
+    finally:
+        os.close(fout)
+    return oid_of_bytes(data)
 
 
 def _place(
@@ -113,15 +144,19 @@ def _place(
     executable: bool,
     state: StateCache | None = None,
     staged: bool = False,
+    unsupported: set[str] | None = None,
 ) -> None:
     """Write blob `oid` to dest with the first link type that works, digest checked
     (unless `state` knows the blob as hashed by mreg and unchanged since).
+
+    unsupported: link types this file system refused; shared by the calls of one
+    folder's checkout, so that 10,000 files do not each try (and fail) a reflink.
 
     staged: dest is in a folder this checkout is building (its parent exists, nothing
     else writes there, and the whole folder goes on an error), so the file is written
     at its name directly instead of through a temp file and a rename.
     """
-    blob = store.blob_path(oid)
+    blob = store.blob_str(oid)  # a str: pathlib costs more than a small file's copy
     try:
         before = os.stat(blob)
     except OSError:
@@ -135,11 +170,15 @@ def _place(
     if executable:
         # A hard or symbolic link shares the blob's mode (read-only, not executable).
         links = [k for k in links if k not in ("hardlink", "symlink")] or ["copy"]
+    if unsupported:
+        links = [k for k in links if k not in unsupported] or ["copy"]
     for kind in links:
         tmp = dest if staged else _tmp_beside(dest)
         try:
             got = oid
-            if kind == "copy":
+            if kind == "copy" and before.st_size <= SMALL_COPY:
+                got = _copy_small(blob, tmp, executable)
+            elif kind == "copy":
                 if known:
                     _copy(blob, tmp)
                 else:
@@ -155,23 +194,25 @@ def _place(
                 if kind == "hardlink":
                     os.link(blob, tmp)
                 else:
-                    os.symlink(blob.resolve(), tmp)
+                    os.symlink(os.path.realpath(blob), tmp)
             if got != oid:
                 raise BlobCorrupt(
                     f"blob {oid} in the cache is corrupt (its bytes hash to {got})",
                     hint="mreg fetch --repair NAME, or mreg add the model again",
                 )
-            if kind in ("copy", "reflink"):
+            if kind == "reflink" or (kind == "copy" and before.st_size > SMALL_COPY):
                 os.chmod(tmp, mode)
             if tmp is not dest:
                 os.replace(tmp, dest)
-            if state is not None and not known:
+            if state is not None and not known and before.st_size >= KNOWN_MIN:
                 _remember(state, oid, blob, before)
             return
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             if exc.errno in _UNSUPPORTED and kind != "copy":
+                if unsupported is not None:
+                    unsupported.add(kind)
                 continue
             raise storage_error(exc, dest) from None
         except BaseException:
@@ -181,7 +222,7 @@ def _place(
     raise StorageError(f"none of the link types {links} works for {dest}", hint="add copy")
 
 
-def _remember(state: StateCache, oid: str, blob: Path, before: os.stat_result) -> None:
+def _remember(state: StateCache, oid: str, blob: str, before: os.stat_result) -> None:
     """Record blob as known-good if its stat did not change while it was hashed."""
     try:
         after = os.stat(blob)
@@ -218,8 +259,9 @@ def _need_blobs(store: Store, card: Card) -> list[Entry] | None:
                 raise BlobMissing(f"blob {oid} is not in the cache")
             return None
         entries = parse_manifest(store.read_bytes(oid))
+        stored = store.has_many(e.oid for e in entries)
         for e in entries:
-            if not store.has(e.oid):
+            if e.oid not in stored:
                 raise BlobMissing(f"blob {e.oid} ({e.path}) is not in the cache")
         return entries
     except BlobMissing as exc:
@@ -321,13 +363,14 @@ def _checkout_dir(
         return CheckoutResult(card.name, rel, "updated" if exists else "created")
     # No atomic exchange here (not Linux, or the folder is a mount point): in place.
     dest.mkdir(parents=True, exist_ok=True)
+    unsupported: set[str] = set()
     for e in entries:
         target = safe_join(dest, e.path, "manifest path", last_link_ok=True)
         if have.get(e.path) == e.oid and _mode_ok(target, e.exec):
             continue
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
-        _place(store, e.oid, target, project.config.link, e.exec, project.state)
+        _place(store, e.oid, target, project.config.link, e.exec, project.state, False, unsupported)
     # Anything the manifest does not list goes (its bytes are in the cache, or force).
     for f in scan_dir_loose(dest):
         if f not in want:
@@ -382,6 +425,7 @@ def _swap_in(
         # (parse_manifest: no `..`, no file that is also a folder), so joining cannot
         # leave it: no per-file symlink resolution (safe_join) is needed in here.
         made: set[str] = set()
+        unsupported: set[str] = set()
         for e in entries:
             target = stage.joinpath(*e.path.split("/"))
             parent = e.path.rpartition("/")[0]
@@ -396,7 +440,7 @@ def _swap_in(
                         continue
                     except OSError:
                         pass  # no hard links here: copy it from the cache
-            _place(store, e.oid, target, links, e.exec, state, staged=True)
+            _place(store, e.oid, target, links, e.exec, state, staged=True, unsupported=unsupported)
         if not os.path.lexists(dest):
             os.rename(stage, dest)
             return True

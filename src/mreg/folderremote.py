@@ -229,7 +229,7 @@ def folder_io(remote: Remote) -> FolderIO:
 
 
 def upload(
-    remote: Remote, oid: str, src: Path, on_bytes: Callable[[int], None] | None, verify: bool
+    remote: Remote, oid: str, src: str | Path, on_bytes: Callable[[int], None] | None, verify: bool
 ) -> int:
     """Remote.upload for a folder remote (see Remote.upload)."""
     from mreg.remote import _counter

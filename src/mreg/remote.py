@@ -675,7 +675,7 @@ class Remote:
         self._made_dirs.add(path)
 
     def upload(
-        self, oid: str, src: Path, on_bytes: ByteProgress | None = None, verify: bool = True
+        self, oid: str, src: str | Path, on_bytes: ByteProgress | None = None, verify: bool = True
     ) -> int:
         """Copy the cache file src to blob `oid` on the remote, atomically; its size.
 

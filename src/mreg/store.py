@@ -71,8 +71,12 @@ class Store:
     def blob_path(self, oid: str) -> Path:
         return Path(self._blob_str(oid))
 
+    def blob_str(self, oid: str) -> str:
+        """blob_path as a str: for per-blob loops, where pathlib costs more than storing
+        a 1 KiB file."""
+        return self._blob_str(oid)
+
     def _blob_str(self, oid: str) -> str:
-        # Plain strings on the per-blob paths: pathlib costs more than storing a 1 KiB file.
         head, tail = _oid_parts(oid)
         return f"{os.fspath(self.root)}/{ALGO}/{head}/{tail}"
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat as stat_mod
 import tempfile
 import threading
 import time
@@ -38,6 +39,7 @@ from mreg.errors import (
 from mreg.hashing import Entry, copy_hashing, oid_of_bytes, parse_manifest
 from mreg.project import Project
 from mreg.remote import Remote, default_jobs, open_remote
+from mreg.statecache import KNOWN_MIN
 from mreg.store import Store, storage_error
 
 T = TypeVar("T")
@@ -163,6 +165,14 @@ def run_parallel(
     a False (or any non-MregError) stops the rest and re-raises."""
     if not items:
         return
+    if jobs <= 1:  # no pool: 10,000 small blobs would spend 0.2 s on futures alone
+        for it in items:
+            try:
+                fn(it)
+            except MregError as err:
+                if not on_error(it, err):
+                    raise
+        return
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(items)))) as pool:
         futures: dict[Future[Any], T] = {pool.submit(fn, it): it for it in items}
         try:
@@ -239,8 +249,10 @@ def push(
         todo_files = [o for o in needs.files if o not in on_remote]
         todo_trees = [o for o in needs.manifests if o not in on_remote and o not in result.missing]
         result.present = len(needs.all) - len(todo_files) - len(todo_trees) - len(result.missing)
+        # One stat per blob answers "in the cache?", its size and "known-good?".
+        stats = _stat_blobs(store, todo_files + todo_trees)
         for oid in todo_files + todo_trees:
-            if not store.has(oid):
+            if oid not in stats:
                 result.missing[oid] = needs.users.get(oid, [])
         todo_files = [o for o in todo_files if o not in result.missing]
         # A tree goes up only when all of its files are on the remote.
@@ -251,17 +263,17 @@ def push(
             or any(e.oid in result.missing for e in (cache_manifest(store)(tree) or []))
         }
         todo_trees = [o for o in todo_trees if o not in blocked]
-        sizes = {o: store.size(o) for o in todo_files + todo_trees}
+        sizes = {o: stats[o].st_size for o in todo_files + todo_trees}
         if progress:
             progress.start(sum(sizes.values()), len(sizes), "push")
 
         lock = threading.Lock()
-        vouched = _known_good(project, todo_files + todo_trees)
+        vouched = {o for o in sizes if project.state.blob_known(o, stats[o])}
 
         def up(oid: str) -> None:
             n = remote.upload(
                 oid,
-                store.blob_path(oid),
+                store.blob_str(oid),
                 progress.advance if progress else None,
                 verify=oid not in vouched,
             )
@@ -285,18 +297,14 @@ def push(
     return result
 
 
-def _known_good(project: Project, oids: list[str]) -> set[str]:
-    """The large blobs among oids that the hash-state cache knows were hashed with their
-    current stat: push need not read them once more before sending them."""
-    state = project.state
-    out: set[str] = set()
+def _stat_blobs(store: Store, oids: list[str]) -> dict[str, os.stat_result]:
+    """The stat of each of oids that is a file in the cache."""
+    out = {}
     for oid in oids:
-        try:
-            st = os.stat(project.store.blob_path(oid))
-        except OSError:
-            continue
-        if state.blob_known(oid, st):
-            out.add(oid)
+        with contextlib.suppress(OSError):
+            st = os.stat(store.blob_str(oid))
+            if stat_mod.S_ISREG(st.st_mode):
+                out[oid] = st
     return out
 
 
@@ -391,7 +399,8 @@ def fetch_cards(
             jobs or default_jobs(),
             lambda _o, _e: False,
         )
-    todo = [o for o in needs.files if not store.has(o)]
+    stored = store.has_many(needs.files)
+    todo = [o for o in needs.files if o not in stored]
     result.present += len(needs.files) - len(todo)
     if progress:
         progress.start(sum(needs.files[o] for o in todo), len(todo), "fetch")
@@ -417,19 +426,16 @@ def fetch_cards(
         return False
 
     run_parallel(todo, down, jobs or remote.preferred_jobs, collect)
-    _remember_verified(project, downloaded)
+    _remember_verified(project, downloaded, needs.files)
     result.seconds = time.monotonic() - started
     return result
 
 
-def _remember_verified(project: Project, oids: list[str]) -> None:
+def _remember_verified(project: Project, oids: list[str], sizes: dict[str, int]) -> None:
     """Blobs just downloaded were hashed on the way in: record them as known-good, so
     that the checkout of a pull need not hash them again."""
-    rows = []
-    for oid in oids:
-        with contextlib.suppress(OSError):
-            rows.append((oid, os.stat(project.store.blob_path(oid))))
-    project.state.record_blobs(rows)
+    big = [oid for oid in oids if sizes.get(oid, KNOWN_MIN) >= KNOWN_MIN]  # no stat for small
+    project.state.record_blobs(list(_stat_blobs(project.store, big).items()))
 
 
 def fetch(
