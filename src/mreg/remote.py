@@ -481,9 +481,17 @@ class Remote:
 
     @property
     def root(self) -> str:
+        if self.protocol == "file":  # a local folder: no need to import fsspec (30 ms)
+            return self._folder_root()
         _ = self.fs
         assert self._root is not None
         return self._root
+
+    def _folder_root(self) -> str:
+        """The absolute path of a file:// remote, as fsspec's local filesystem sees it."""
+        path = self._url[len("file://") :] if self._url.startswith("file://") else self._url
+        path = os.path.abspath(os.path.expanduser(path))
+        return path.rstrip("/") or "/"
 
     def _connect(self) -> tuple[Any, str]:
         if importlib.util.find_spec("fsspec") is None:
@@ -581,6 +589,8 @@ class Remote:
         if reading and self.renames:
 
             def folder_exists() -> bool:
+                if self.protocol == "file":
+                    return os.path.isdir(self.root)
                 try:
                     return self.fs.info(self.root).get("type") == "directory"
                 except FileNotFoundError:
@@ -613,6 +623,10 @@ class Remote:
         base = f"{self.root}/{ALGO}"
 
         def find() -> dict[str, Any]:
+            if self.protocol == "file":
+                from mreg.folderremote import find_files
+
+                return find_files(base)
             try:
                 return dict(self.fs.find(base, detail=True))
             except FileNotFoundError:
@@ -638,6 +652,10 @@ class Remote:
         def probe() -> set[str]:
             found = set()
             for oid in oids:
+                if self.protocol == "file":
+                    if os.path.isfile(self.blob_path(oid)):
+                        found.add(oid)
+                    continue
                 try:
                     self.fs.info(self.blob_path(oid))
                     found.add(oid)

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.helpers import Cli, cache_blobs, git, partial_leftovers, write
+from tests.helpers import Cli, cache_blobs, git, modules_imported_by, partial_leftovers, write
 
 from mreg.config import RemoteSpec
 from mreg.errors import BlobCorrupt, RemoteNotFound
@@ -82,6 +82,19 @@ def test_push_pull_round_trip_of_many_small_and_one_big_blob(
             assert (clone / p.relative_to(repo)).read_bytes() == p.read_bytes()
     assert cache_oids(clone) == set(pushed)
     assert not partial_leftovers(clone)
+
+
+def test_folder_transfers_do_not_import_fsspec(
+    folder_repo: tuple[Path, Path], tmp_path: Path
+) -> None:
+    repo, dest = folder_repo
+    assert modules_imported_by(repo, ["push"], ("fsspec",)) == []
+    assert modules_imported_by(repo, ["push"], ("fsspec",)) == []  # up to date: probes only
+    assert remote_files(dest)
+    clone = clone_of(repo, tmp_path)
+    assert modules_imported_by(clone, ["pull"], ("fsspec",)) == []
+    assert (clone / "many" / "big.bin").read_bytes() == (repo / "many" / "big.bin").read_bytes()
+    assert modules_imported_by(clone, ["status", "--remote"], ("fsspec",)) == []
 
 
 def test_tampered_remote_blob_is_refused_on_pull(
