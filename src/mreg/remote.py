@@ -971,7 +971,7 @@ def store_verified(store: Store, src: Any, oid: str, source: str) -> int:
             tmp.unlink()
         raise BlobCorrupt(
             f"blob {oid} from {source} is corrupt: its bytes hash to {got}",
-            hint="the copy on the remote is damaged: mreg verify -r REMOTE; push it again"
+            hint="the copy on the remote is damaged: mreg verify -r REMOTE; mreg push --repair"
             " from a machine whose cache holds it",
         )
     store._commit(tmp, oid, absent=True, read_only=read_only)

@@ -125,7 +125,7 @@ def remote_manifest(remote: Remote, oid: str) -> tuple[bytes, list[Entry]]:
     if got != oid:
         raise BlobCorrupt(
             f"manifest {oid} on remote {remote.name} is corrupt: its bytes hash to {got}",
-            hint=f"mreg verify -r {remote.name}; push it again from a cache that holds it",
+            hint=f"mreg verify -r {remote.name}; mreg push --repair from a cache that holds it",
         )
     try:
         return data, parse_manifest(data)
@@ -220,8 +220,13 @@ def push(
     all_versions: bool = False,
     jobs: int | None = None,
     progress: Progress | None = None,
+    repair: bool = False,
 ) -> TransferResult:
-    """Upload the blobs the models need that the remote lacks (one listing to find out)."""
+    """Upload the blobs the models need that the remote lacks (one listing to find out).
+
+    repair: first re-hash the remote's copies of those blobs, and upload again each one
+    whose bytes do not match its name (`push --repair`).
+    """
     started = time.monotonic()
     cards = select_cards(project, refs, "branch" if all_versions else "worktree")
     store = project.store
@@ -229,7 +234,7 @@ def push(
         result = TransferResult(remote.name, remote.display, sorted({_label(c) for c in cards}))
         if not cards:
             return result
-        if _all_there(project, cards, remote, result):
+        if not repair and _all_there(project, cards, remote, result):
             result.seconds = time.monotonic() - started
             return result
         on_remote = remote.list_blobs()
@@ -243,6 +248,8 @@ def push(
             return None
 
         needs = needs_of(cards, read_manifest)
+        if repair:
+            _drop_damaged(project, remote, needs, on_remote, result, jobs)
         for oid, who in needs.unreadable.items():
             if oid not in on_remote:
                 result.missing[oid] = who
@@ -295,6 +302,40 @@ def push(
         run_parallel(trees, up, jobs or remote.preferred_jobs, corrupt)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _drop_damaged(
+    project: Project,
+    remote: Remote,
+    needs: Needs,
+    on_remote: dict[str, int],
+    result: TransferResult,
+    jobs: int | None,
+) -> None:
+    """push --repair: re-hash the remote's copies of the blobs `needs` names. A damaged
+    copy whose blob the cache holds intact is deleted from the remote and dropped from
+    `on_remote`, so that push uploads it again (result.repaired); one the cache cannot
+    replace stays as it is and counts as corrupt (exit 4)."""
+    held = [o for o in needs.all if o in on_remote]
+    damaged: list[str] = []
+    lock = threading.Lock()
+
+    def check(oid: str) -> None:
+        if remote.hash_blob(oid) != oid:
+            with lock:
+                damaged.append(oid)
+
+    run_parallel(held, check, jobs or remote.preferred_jobs, lambda _o, _e: False)
+    fixable = sorted(o for o in damaged if project.store.verify(o))
+    for oid in damaged:
+        if oid not in fixable:
+            result.corrupt[oid] = needs.users.get(oid, [])
+    # Deleted first: an SFTP rename does not replace a file, and a reader meanwhile
+    # finds the blob missing (and says so) rather than corrupt.
+    remote.delete(fixable)
+    for oid in fixable:
+        on_remote.pop(oid, None)
+        result.repaired[oid] = needs.users.get(oid, [])
 
 
 def _stat_blobs(store: Store, oids: list[str]) -> dict[str, os.stat_result]:

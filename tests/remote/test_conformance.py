@@ -268,6 +268,47 @@ def test_pull_of_a_tampered_blob_changes_nothing(
     assert not (clone / "x.pkl").exists()
 
 
+def test_push_repair_uploads_damaged_remote_copies_again(
+    models_repo: Path, cli: Cli, remote: RemoteKind, clone: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mreg.hashing import parse_manifest
+
+    assert cli("push").exit_code == 0
+    churn = card_oid(models_repo, "churn")
+    tree = card_oid(models_repo, "enc")
+    inner = parse_manifest(remote.read(tree))[0].oid
+    remote.write(churn, b"tampered bytes")
+    remote.write(inner, b"rot")
+    # A plain push trusts what is there: the damage stays.
+    assert cli("push", "--json").json["transferred"] == 0
+    assert cli("verify", "-r", "origin").exit_code == 1
+    res = cli("push", "--repair", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert sorted(res.json["repaired"]) == sorted([churn, inner])
+    assert (res.json["transferred"], res.json["present"]) == (2, 4)
+    assert cli("verify", "-r", "origin").exit_code == 0
+    assert sha(remote.read(churn)) == churn
+    text = cli("push", "--repair")
+    assert text.exit_code == 0 and "repaired" not in text.stderr  # nothing left to repair
+    monkeypatch.chdir(clone)
+    assert cli("pull").exit_code == 0
+
+
+def test_push_repair_without_a_good_copy_leaves_the_remote_alone(
+    models_repo: Path, cli: Cli, remote: RemoteKind
+) -> None:
+    assert cli("push").exit_code == 0
+    churn = card_oid(models_repo, "churn")
+    remote.write(churn, b"tampered bytes")
+    local = models_repo / ".mreg" / "cache" / "sha256" / churn[7:9] / churn[9:]
+    local.chmod(0o644)
+    local.write_bytes(b"rot in the cache too")
+    res = cli("push", "--repair")
+    assert res.exit_code == 4, res.stderr
+    assert f"corrupt {churn} (churn v1)" in res.stderr
+    assert remote.read(churn) == b"tampered bytes"  # not deleted: nothing better to put there
+
+
 def test_missing_blob_on_the_remote_is_exit_5(
     models_repo: Path, cli: Cli, remote: RemoteKind, clone: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

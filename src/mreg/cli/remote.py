@@ -273,6 +273,7 @@ def _summary(verb: str, result: Any, json: bool) -> None:
                 "seconds": round(result.seconds, 3),
                 "missing": sorted(result.missing),
                 "corrupt": sorted(result.corrupt),
+                "repaired": sorted(result.repaired),
             }
         )
         return
@@ -287,6 +288,11 @@ def _summary(verb: str, result: Any, json: bool) -> None:
     for oid, who in sorted(result.corrupt.items()):
         render.note(f"  corrupt {oid} ({', '.join(who) or '-'})")
     for oid, who in sorted(result.repaired.items()):
+        if verb == "push":
+            render.note(
+                f"  repaired {oid} ({', '.join(who) or '-'}): damaged on the remote, uploaded again"
+            )
+            continue
         state = "missing" if oid in result.missing else "fetched again"
         render.note(f"  repaired {oid} ({', '.join(who) or '-'}): damaged in the cache, {state}")
 
@@ -302,6 +308,14 @@ def push_cmd(
             " those models).",
         ),
     ] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Re-hash the remote's copies of these blobs first and upload again any"
+            " that are damaged.",
+        ),
+    ] = False,
     jobs: JobsOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -313,12 +327,21 @@ def push_cmd(
       mreg push churn -r origin
       mreg push churn --all-versions
       mreg push --all-versions -j 32
+      mreg push churn --repair
     """
     render.STATE.json = json
     from mreg.transfer import push, raise_for
 
     with _project() as proj, _bar(json) as bar:
-        result = push(proj, refs, remote, all_versions=all_versions, jobs=jobs, progress=bar)
+        result = push(
+            proj,
+            refs,
+            remote,
+            all_versions=all_versions,
+            jobs=jobs,
+            progress=bar,
+            repair=repair,
+        )
     _summary("push", result, json)
     raise_for(result, "push")
 
