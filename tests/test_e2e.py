@@ -145,3 +145,15 @@ def test_dash_c_and_debug_env(git_repo: Path, tmp_path: Path) -> None:
         env={**os.environ, "MREG_DEBUG": "1"},
     )
     assert_error(CliResult(done.returncode, done.stdout, done.stderr), 3, "no model named 'nope'")
+
+
+@pytest.mark.parametrize("folder", ["a[/]b", "[v2]", "[bold]x[/bold]"])
+def test_brackets_in_paths_are_text_not_markup(repo: Path, folder: str) -> None:
+    model = write(repo / "out" / folder / "m.bin", b"weights")
+    rel = f"out/{folder}/m.bin"
+    assert run_mreg(repo, "add", "m", rel).exit_code == 0
+    model.unlink()
+    res = run_mreg(repo, "checkout", "m")
+    assert res.exit_code == 0, res.stderr
+    assert f"created {rel} (m)" in res.stderr
+    assert model.read_bytes() == b"weights"
