@@ -969,13 +969,18 @@ def store_verified(store: Store, src: Any, oid: str, source: str) -> int:
     if got != oid:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise BlobCorrupt(
-            f"blob {oid} from {source} is corrupt: its bytes hash to {got}",
-            hint="the copy on the remote is damaged: mreg verify -r REMOTE; mreg push --repair"
-            " from a machine whose cache holds it",
-        )
+        raise corrupt_download(oid, source, got)
     store._commit(tmp, oid, absent=True, read_only=read_only)
     return size
+
+
+def corrupt_download(oid: str, source: str, got: str) -> BlobCorrupt:
+    """The error for downloaded bytes that do not hash to their name (exit 4)."""
+    return BlobCorrupt(
+        f"blob {oid} from {source} is corrupt: its bytes hash to {got}",
+        hint="the copy on the remote is damaged: mreg verify -r REMOTE; mreg push --repair"
+        " from a machine whose cache holds it",
+    )
 
 
 def _retries() -> int:
