@@ -100,7 +100,7 @@ class Project:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold `.mreg/tmp/lock` while writing; time out naming the process that holds it."""
-        import filelock
+        from mreg import lockfile
 
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         path = self.tmp_dir / "lock"
@@ -117,10 +117,9 @@ class Project:
                     " is not a number of seconds",
                     hint="e.g. MREG_LOCK_TIMEOUT=60",
                 )
-        lock = filelock.FileLock(str(path), timeout=timeout)
         try:
-            lock.acquire()
-        except filelock.Timeout:
+            release = lockfile.acquire(str(path), timeout)
+        except lockfile.LockTimeout:
             holder = "another mreg process"
             with contextlib.suppress(OSError):
                 holder = f"process {owner.read_text().strip()}"
@@ -137,7 +136,7 @@ class Project:
         finally:
             with contextlib.suppress(OSError):
                 owner.unlink()
-            lock.release()
+            release()
 
     def close(self) -> None:
         if self._git is not None:

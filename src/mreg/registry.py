@@ -121,11 +121,17 @@ def read_card(project: Project, path: Path, name: str | None = None) -> Card:
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidCard(f"{rel}: cannot read: {exc.strerror}") from None
+    return parse_card(project, data, rel, name)
+
+
+def parse_card(project: Project, data: bytes, source: str, name: str | None = None) -> Card:
+    """Validate card bytes, through the project's cache of parsed cards (InvalidCard
+    names `source`)."""
     try:
         doc = yamlio.load_cached(data, project.state)
     except yamlio.YamlError as exc:
-        raise InvalidCard(f"{rel}: invalid YAML: {exc}") from None
-    return card_mod.from_dict(doc, source=rel, expected_name=name)
+        raise InvalidCard(f"{source}: invalid YAML: {exc}") from None
+    return card_mod.from_dict(doc, source=source, expected_name=name)
 
 
 def list_cards(project: Project) -> list[CardEntry]:
@@ -392,7 +398,8 @@ def add(
             )
             text = card_mod.dump(new)
             try:  # never write a card that mreg would then refuse to read
-                card_mod.loads(text, source=project.relpath(card_path), expected_name=name)
+                # (through the parsed-card cache: the next command need not parse it)
+                parse_card(project, text.encode("utf-8"), project.relpath(card_path), name)
             except InvalidCard as exc:
                 raise InvalidArgument(
                     f"not registered, the card would be unreadable: {exc.message}",
