@@ -692,6 +692,12 @@ def main() -> None:
     ap.add_argument("--peers-venv", type=Path, help="a venv with dvc: compare with it")
     ap.add_argument("--peer-runs", type=int, default=1 << 30, help="run DVC in this many runs only")
     ap.add_argument("--work", type=Path, default=HERE / ".work", help="temp dir parent")
+    ap.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temp folder (run.py deletes it after the last script: deleting"
+        " 100,000 files slows file creation for minutes on this disk)",
+    )
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS-add.md")
     ap.add_argument("--no-write", action="store_true", help="print only, do not write --out")
     ap.add_argument(
@@ -721,7 +727,10 @@ def main() -> None:
             bench.one_run(i)
         desc = machine(args.work, peer_version(dvc) if dvc else "none (no --peers-venv)")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     load.append(f"{os.getloadavg()[0]:.1f}")
     report(args, bench, desc, " / ".join(load))
 
