@@ -237,7 +237,7 @@ def push(
         if not repair and _all_there(project, cards, remote, result):
             result.seconds = time.monotonic() - started
             return result
-        on_remote = remote.list_blobs()
+        on_remote = _on_remote(project, cards, remote)
 
         def read_manifest(oid: str) -> list[Entry] | None:
             local = cache_manifest(store)(oid)
@@ -351,6 +351,20 @@ def _stat_blobs(store: Store, oids: list[str]) -> dict[str, os.stat_result]:
 
 # A few requests beat one listing of a big remote; past this many artifacts, list.
 PROBE_MAX = 32
+
+
+def _on_remote(project: Project, cards: list[Card], remote: Remote) -> dict[str, int]:
+    """The blobs on the remote that push needs to know of (oid -> size, 0 when probed):
+    a few blobs, all known from this cache, are asked for one by one; otherwise one
+    listing of the remote answers (for a remote of 10,000 blobs, pushing one file would
+    read and keep all 10,000 names)."""
+    needs = needs_of(cards, cache_manifest(project.store))
+    if needs.unreadable or len(needs.all) > PROBE_MAX:
+        return remote.list_blobs()
+    found = remote.has_blobs(sorted(needs.all))
+    if not found:
+        remote.check()  # as list_blobs does: a missing bucket is an error, not "empty"
+    return dict.fromkeys(found, 0)
 
 
 def _all_there(project: Project, cards: list[Card], remote: Remote, result: TransferResult) -> bool:
