@@ -77,6 +77,21 @@ def test_an_up_to_date_push_asks_per_artifact_not_for_a_listing(
     assert (res.json["transferred"], res.json["present"]) == (1, 5)
 
 
+def test_a_push_of_a_few_blobs_probes_them_instead_of_listing(
+    models_repo: Path, cli: Cli, remote: RemoteKind, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mreg.remote import Remote
+
+    assert cli("push", "enc").exit_code == 0  # the folder model: a listing (remote empty)
+    monkeypatch.setattr(Remote, "list_blobs", lambda self: pytest.fail("listed the remote"))
+    churn = card_oid(models_repo, "churn")
+    res = cli("push", "churn", "--json")  # one blob, known from the cache: one probe
+    assert res.exit_code == 0, res.stderr
+    assert (res.json["transferred"], res.json["present"]) == (1, 0)
+    assert sha(remote.read(churn)) == churn
+    assert remote.oids() == all_oids(models_repo)
+
+
 def test_status_remote(models_repo: Path, cli: Cli, remote: RemoteKind) -> None:
     res = cli("status", "--remote", "--json")
     assert res.exit_code == 0, res.stderr
