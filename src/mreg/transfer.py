@@ -354,10 +354,14 @@ PROBE_MAX = 32
 
 
 def _on_remote(project: Project, cards: list[Card], remote: Remote) -> dict[str, int]:
-    """The blobs on the remote that push needs to know of (oid -> size, 0 when probed):
-    a few blobs, all known from this cache, are asked for one by one; otherwise one
-    listing of the remote answers (for a remote of 10,000 blobs, pushing one file would
-    read and keep all 10,000 names)."""
+    """The blobs on the remote that push needs to know of (oid -> size, 0 when probed).
+
+    On a folder remote, a few blobs, all known from this cache, are looked up one by one
+    (a stat each): pushing one file to a folder of 10,000 blobs would otherwise read and
+    keep all 10,000 names. Elsewhere one listing answers: s3fs asks twice about a key
+    that is not there (HEAD, then a listing of it as a folder)."""
+    if remote.protocol != "file":
+        return remote.list_blobs()
     needs = needs_of(cards, cache_manifest(project.store))
     if needs.unreadable or len(needs.all) > PROBE_MAX:
         return remote.list_blobs()

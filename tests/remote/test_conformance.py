@@ -82,6 +82,8 @@ def test_a_push_of_a_few_blobs_probes_them_instead_of_listing(
 ) -> None:
     from mreg.remote import Remote
 
+    if remote.kind != "local":
+        pytest.skip("probing is for folder remotes; object stores answer 2 requests per probe")
     assert cli("push", "enc").exit_code == 0  # the folder model: a listing (remote empty)
     monkeypatch.setattr(Remote, "list_blobs", lambda self: pytest.fail("listed the remote"))
     churn = card_oid(models_repo, "churn")
