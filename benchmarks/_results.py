@@ -76,6 +76,45 @@ def machine_lines(load_start: str) -> list[str]:
     ]
 
 
+def write_random(path: Path, size: int) -> None:
+    """A file of `size` random bytes (written 16 MiB at a time)."""
+    chunk = 16 * 1024 * 1024
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            n = min(chunk, left)
+            f.write(os.urandom(n))
+            left -= n
+
+
+def peers_venv(tmp: Path, venv: Path | None, packages: tuple[str, ...]) -> tuple[Path, str | None]:
+    """The peers' venv: `venv` (--peers-venv), or a new one in tmp with `packages`
+    installed; (venv, why it could not be made, or None)."""
+    if venv is not None:
+        return venv, None
+    venv = tmp / "peers"
+    print(f"installing {', '.join(packages)} into {venv} ...", file=sys.stderr)
+    for cmd in (
+        [sys.executable, "-m", "venv", str(venv)],
+        [str(venv / "bin" / "pip"), "install", "-q", *packages],
+    ):
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            tail = " / ".join((res.stderr or res.stdout).strip().splitlines()[-5:])
+            return venv, f"`{' '.join(cmd)}` failed ({res.returncode}): {tail}"
+    return venv, None
+
+
+def pip_versions(venv: Path, names: tuple[str, ...]) -> str:
+    """ "name version, ..." of these distributions in venv ("?" when absent)."""
+    res = subprocess.run(
+        [str(venv / "bin" / "pip"), "list", "--format=json"], capture_output=True, text=True
+    )
+    have = {p["name"].lower(): p["version"] for p in json.loads(res.stdout or "[]")}
+    return ", ".join(f"{k} {have.get(k, '?')}" for k in names)
+
+
 def ratio(a: float | None, b: float | None) -> str:
     """a / b to two places, "-" when either is missing."""
     return "-" if a is None or b is None or b == 0 else f"{a / b:.2f}"

@@ -59,7 +59,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from _results import Row, cpu_model, find_mreg, fs_type, verdict, write_results, write_rows
+from _results import (
+    Row,
+    cpu_model,
+    find_mreg,
+    fs_type,
+    verdict,
+    write_random,
+    write_results,
+    write_rows,
+)
 
 HERE = Path(__file__).resolve().parent
 TARGET = 1.3  # add <= TARGET x max(openssl, cp)
@@ -104,17 +113,6 @@ def timed(fn: Callable[[], object]) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
-
-
-def write_random(path: Path, size: int) -> None:
-    chunk = 16 * 1024 * 1024
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:
-        left = size
-        while left:
-            n = min(chunk, left)
-            f.write(os.urandom(n))
-            left -= n
 
 
 def warm(paths: list[Path]) -> None:

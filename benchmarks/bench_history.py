@@ -61,6 +61,8 @@ from _results import (
     Row,
     find_mreg,
     machine_lines,
+    peers_venv,
+    pip_versions,
     ratio,
     run_ok,
     verdict,
@@ -289,27 +291,13 @@ class Peers:
 
 def install_peers(tmp: Path, venv: Path | None) -> Peers:
     """DVC and GTO in their own venv: --peers-venv if it has them, else a new one in tmp."""
-    if venv is None:
-        venv = tmp / "peers"
-        print(f"installing dvc and gto into {venv} ...", file=sys.stderr)
-        steps = [
-            [sys.executable, "-m", "venv", str(venv)],
-            [str(venv / "bin" / "pip"), "install", "-q", "dvc", "gto"],
-        ]
-        for cmd in steps:
-            res = subprocess.run(cmd, capture_output=True, text=True)
-            if res.returncode != 0:
-                tail = (res.stderr or res.stdout).strip().splitlines()[-5:]
-                why = " / ".join(tail)
-                return Peers(error=f"`{' '.join(cmd)}` failed ({res.returncode}): {why}")
+    venv, error = peers_venv(tmp, venv, ("dvc", "gto"))
+    if error is not None:
+        return Peers(error=error)
     dvc, gto = venv / "bin" / "dvc", venv / "bin" / "gto"
     if not (dvc.exists() and gto.exists()):
         return Peers(error=f"no dvc or gto in {venv}/bin")
-    res = subprocess.run(
-        [str(venv / "bin" / "pip"), "list", "--format=json"], capture_output=True, text=True
-    )
-    have = {p["name"].lower(): p["version"] for p in json.loads(res.stdout or "[]")}
-    versions = ", ".join(f"{k} {have.get(k, '?')}" for k in ("dvc", "gto", "scmrepo", "pygit2"))
+    versions = pip_versions(venv, ("dvc", "gto", "scmrepo", "pygit2"))
     return Peers(dvc=str(dvc), gto=str(gto), versions=versions)
 
 

@@ -45,7 +45,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import re
 import shutil
 import socket
@@ -60,12 +59,15 @@ from pathlib import Path
 
 from _results import (
     Row,
-    cpu_model,
     find_mreg,
     fs_type,
+    machine_lines,
+    peers_venv,
+    pip_versions,
     ratio,
     run_ok,
     verdict,
+    write_random,
     write_results,
     write_rows,
 )
@@ -161,16 +163,6 @@ def free(path: Path) -> None:
         path.unlink()
 
 
-def write_random(path: Path, size: int) -> None:
-    chunk = 16 * 1024 * 1024
-    with open(path, "wb") as f:
-        left = size
-        while left:
-            n = min(chunk, left)
-            f.write(os.urandom(n))
-            left -= n
-
-
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb", buffering=0) as f:
@@ -218,32 +210,17 @@ class Peers:
 
 def install_peers(tmp: Path, venv: Path | None) -> Peers:
     """DVC (+ dvc-s3, gto) in their own venv: --peers-venv, or a new one in tmp."""
-    if venv is None:
-        venv = tmp / "peers"
-        print(f"installing dvc, dvc-s3 and gto into {venv} ...", file=sys.stderr)
-        steps = [
-            [sys.executable, "-m", "venv", str(venv)],
-            [str(venv / "bin" / "pip"), "install", "-q", "dvc", "dvc-s3", "gto"],
-        ]
-        for cmd in steps:
-            res = subprocess.run(cmd, capture_output=True, text=True)
-            if res.returncode != 0:
-                tail = (res.stderr or res.stdout).strip().splitlines()[-5:]
-                return Peers(
-                    error=f"`{' '.join(cmd)}` failed ({res.returncode}): {' / '.join(tail)}"
-                )
+    venv, error = peers_venv(tmp, venv, ("dvc", "dvc-s3", "gto"))
+    if error is not None:
+        return Peers(error=error)
     dvc = venv / "bin" / "dvc"
     if not dvc.exists():
         return Peers(error=f"no dvc in {venv}/bin")
     probe = [str(venv / "bin" / "python"), "-c", "import dvc_s3"]
     if subprocess.run(probe, capture_output=True).returncode != 0:
         return Peers(error=f"no dvc-s3 in {venv}: {venv}/bin/pip install dvc-s3")
-    res = subprocess.run(
-        [str(venv / "bin" / "pip"), "list", "--format=json"], capture_output=True, text=True
-    )
-    have = {p["name"].lower(): p["version"] for p in json.loads(res.stdout or "[]")}
     names = ("dvc", "dvc-s3", "dvc-data", "s3fs", "aiobotocore")
-    return Peers(dvc=str(dvc), versions=", ".join(f"{k} {have.get(k, '?')}" for k in names))
+    return Peers(dvc=str(dvc), versions=pip_versions(venv, names))
 
 
 # --------------------------------------------------------------------------- S3 (moto)
@@ -564,20 +541,14 @@ def mreg_version(pkg: Path | None) -> str:
 
 
 def machine(tmp: Path, peers: Peers, load_start: str, version: str) -> list[str]:
-    cpu = cpu_model()
-    fstype = fs_type(tmp)
     from importlib.metadata import version as dist_version
 
     ours = ", ".join(f"{p} {dist_version(p)}" for p in ("fsspec", "s3fs", "aiobotocore", "moto"))
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return [
-        f"- nproc: {os.cpu_count()}; load average (1, 5, 15 min): {load_start} at the start, "
-        f"{load} at the end",
-        f"- CPU: {cpu}",
-        f"- Python: {platform.python_version()} ({sys.executable}); {platform.platform()}",
+        *machine_lines(load_start),
         f"- mreg: {version}; its venv: {ours}",
         f"- peers: {peers.versions or 'not run'}",
-        f"- temp dir: {tmp} (file system: {fstype})",
+        f"- temp dir: {tmp} (file system: {fs_type(tmp)})",
     ]
 
 

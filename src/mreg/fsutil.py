@@ -161,31 +161,24 @@ def kernel_copy(fin: int, fout: int, add: Callable[[int], None] | None = None) -
     (copy_file_range, else sendfile, else plain reads); the bytes copied. add(n) hears of
     each step."""
     total = 0
-    copy = getattr(os, "copy_file_range", None)
-    while copy is not None:
-        try:
-            n = copy(fin, fout, _STEP)
-        except OSError as exc:
-            if exc.errno not in _NO_KERNEL_COPY or total:
-                raise
-            break
-        if not n:
-            return total
-        total += n
-        if add is not None:
-            add(n)
-    while True:
-        try:
-            n = os.sendfile(fout, fin, None, _STEP)
-        except OSError as exc:
-            if exc.errno not in (*_NO_KERNEL_COPY, errno.ENOTSOCK) or total:
-                raise
-            break
-        if not n:
-            return total
-        total += n
-        if add is not None:
-            add(n)
+    ways: list[tuple[Callable[[], int], tuple[int, ...]]] = []
+    copy_range = getattr(os, "copy_file_range", None)
+    if copy_range is not None:
+        ways.append((lambda: copy_range(fin, fout, _STEP), _NO_KERNEL_COPY))
+    ways.append((lambda: os.sendfile(fout, fin, None, _STEP), (*_NO_KERNEL_COPY, errno.ENOTSOCK)))
+    for step, refused in ways:
+        while True:
+            try:
+                n = step()
+            except OSError as exc:
+                if exc.errno not in refused or total:  # refused before any byte: next way
+                    raise
+                break
+            if not n:
+                return total
+            total += n
+            if add is not None:
+                add(n)
     while data := os.read(fin, _STEP):
         write_all(fout, data)
         total += len(data)
