@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from mreg import fsutil
 
 
-def refuse(err: int):  # type: ignore[no-untyped-def]
+def refuse(err: int) -> Callable[..., int]:
     def fn(*_args: object) -> int:
         raise OSError(err, os.strerror(err))
 
