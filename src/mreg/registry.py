@@ -344,8 +344,6 @@ def add(
                 f"{rel} is tracked by git; mreg keeps model bytes out of git",
                 hint=f"git rm {'-r ' if absolute.is_dir() else ''}--cached {shlex.quote(rel)}",
             )
-        dirty = project.git.is_dirty(exclude=(".mreg/models", ".gitignore"))
-        head = project.git.head_commit()
         # Lineage first: a bad --data must fail before the artifact goes into the cache.
         data_entries = _data_entries(project, data) if data else None
         if absolute.is_dir() and not absolute.is_symlink():
@@ -390,11 +388,12 @@ def add(
                 if old is None
                 else ("new-version" if new.version != old.version else "updated")
             )
+            # Asked only now: an unchanged re-add needs neither (two git runs fewer).
             new.registered = Registered(
                 at=iso(dt.datetime.now(dt.timezone.utc)),
                 by=project.git.identity(),
-                commit=head,
-                dirty=dirty,
+                commit=project.git.head_commit(),
+                dirty=project.git.is_dirty(exclude=(".mreg/models", ".gitignore")),
             )
             text = card_mod.dump(new)
             try:  # never write a card that mreg would then refuse to read
@@ -411,11 +410,11 @@ def add(
         ignored = _add_to_gitignore(project, rel)
         card_rel = project.relpath(card_path)
         to_commit = [card_rel]
-        if ignored or project.git.path_states([".gitignore"]):
+        setup_files = (".mreg/config.yaml", ".mreg/.gitignore", ".mreg/models/.gitkeep")
+        states = project.git.path_states([".gitignore", *setup_files])  # one git status
+        if ignored or ".gitignore" in states:
             to_commit.append(".gitignore")
-        for setup in (".mreg/config.yaml", ".mreg/.gitignore", ".mreg/models/.gitkeep"):
-            if project.git.path_states([setup]).get(setup) == "new":
-                to_commit.append(setup)
+        to_commit += [f for f in setup_files if states.get(f) == "new"]
         result = AddResult(
             name=name,
             version=new.version,

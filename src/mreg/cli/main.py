@@ -1,7 +1,8 @@
 """The console-script entry point: fast paths first, then the typer app.
 
 `mreg --version` and `mreg hook` with nothing to do answer without importing typer,
-gitpython, rich or yaml.
+gitpython, rich or yaml; a plain `mreg status` and `mreg add NAME PATH` without typer
+(mreg.cli.quick).
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ def main(argv: list[str] | None = None) -> None:
         code = fast_path(args[1:])
         if code is not None:
             sys.exit(code)
-    if args[:1] == ["status"]:
-        from mreg.cli.quick import main as quick_status
+    if args[:1] in (["status"], ["add"]):
+        from mreg.cli.quick import main as quick
 
-        code = quick_status(args)
+        code = quick(args)
         if code is not None:
             sys.exit(code)
     from mreg.cli.app import app_for

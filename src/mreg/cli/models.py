@@ -101,8 +101,8 @@ def add_cmd(
       mreg add churn out/model.pkl --metrics metrics.json --data train=data/train.csv
       mreg add vision/resnet50 checkpoints/ --framework pytorch --commit
     """
-    render.STATE.json = json
-    from mreg.registry import add, deep_merge
+    from mreg.cli.quick import show_add
+    from mreg.registry import deep_merge
 
     # k=v options go on top of the file, nested into it (-p optimizer.lr=1e-3).
     params = deep_merge(read_mapping_file(params_file, "--params"), parse_pairs(param, "--param"))
@@ -110,61 +110,21 @@ def add_cmd(
         read_mapping_file(metrics_file, "--metrics"), parse_pairs(metric, "--metric")
     )
     labels = parse_pairs(label, "--label")
-    with _project() as proj:
-        result = add(
-            proj,
-            name,
-            path,
-            params=params or None,
-            metrics=metrics or None,
-            data=data,
-            description=description,
-            labels=labels or None,
-            framework=framework,
-            started=started,
-            finished=finished,
-            commit=commit,
-            message=message,
-        )
-    card = result.card
-    if json:
-        render.emit_json(
-            {
-                "name": result.name,
-                "version": result.version,
-                "status": result.status,
-                "oid": card.artifact.oid,
-                "kind": card.artifact.kind,
-                "size": card.artifact.size,
-                "files": card.artifact.files,
-                "path": result.artifact_path,
-                "card": result.card_path,
-                "commit": result.commit,
-                "tag": result.tag,
-            }
-        )
-        return
-    size = render.human_size(card.artifact.size)
-    what = {
-        "new": "Registered",
-        "new-version": "Registered new version of",
-        "updated": "Updated metadata of",
-        "unchanged": "Unchanged:",
-    }[result.status]
-    render.note(
-        f"{what} {result.name} v{result.version} ({result.short_oid}, {size}"
-        + (f", {card.artifact.files} files" if card.artifact.kind == "dir" else "")
-        + f") -> {result.card_path}"
+    show_add(
+        name,
+        path,
+        json=json,
+        params=params or None,
+        metrics=metrics or None,
+        data=data,
+        description=description,
+        labels=labels or None,
+        framework=framework,
+        started=started,
+        finished=finished,
+        commit=commit,
+        message=message,
     )
-    if result.commit:
-        render.note(
-            f"Committed {result.commit[:12]}" + (f", tagged {result.tag}" if result.tag else "")
-        )
-    elif result.status != "unchanged" or result.gitignore_changed:
-        paths = " ".join(result.paths_to_commit)
-        render.note(
-            f"next: git add {paths} && git commit -m 'mreg: {result.name} v{result.version}'"
-        )
 
 
 def _headline(metrics: dict[str, Any], n: int = 3) -> str:

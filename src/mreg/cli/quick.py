@@ -1,15 +1,20 @@
-"""`mreg status` without typer: the command CI steps and hooks run most.
+"""`mreg status` and a plain `mreg add NAME PATH` without typer: what CI steps, hooks
+and training scripts run most.
 
 Layer: cli. Typer, its bundled click and `inspect` cost about a third of a plain
-`mreg status`, so `mreg status` with nothing but its own flags (`--json`, `--md`,
-`--remote`) is answered here, through the same body and the same error funnel as the
-typer command (`mreg.cli.models.status_cmd` calls `show_status` too). Anything else
-(`--help`, a typo, global options) goes to typer, which also gives usage errors.
+`mreg status` or an unchanged re-add, so `mreg status` with nothing but its own flags
+(`--json`, `--md`, `--remote`) and `mreg add NAME PATH [--json]` are answered here,
+through the same bodies and the same error funnel as the typer commands
+(`mreg.cli.models.status_cmd` and `add_cmd` call `show_status` and `show_add` too).
+Anything else (`--help`, a typo, an option, global options) goes to typer, which also
+gives usage errors.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
 
 from mreg.cli import render
 
@@ -63,13 +68,80 @@ def show_status(json: bool, md: bool, remote: bool) -> None:
     (render.markdown_table if md else render.table)(cols, table_rows)
 
 
+def show_add(name: str, path: Path, *, json: bool = False, **options: Any) -> None:
+    """The body of `mreg add` (see its help in mreg.cli.models.add_cmd); options are
+    registry.add's keyword arguments (params, metrics, data, ..., commit, message)."""
+    render.STATE.json = json
+    from mreg.project import Project
+    from mreg.registry import add
+
+    with Project.open() as proj:
+        result = add(proj, name, path, **options)
+    card = result.card
+    if json:
+        render.emit_json(
+            {
+                "name": result.name,
+                "version": result.version,
+                "status": result.status,
+                "oid": card.artifact.oid,
+                "kind": card.artifact.kind,
+                "size": card.artifact.size,
+                "files": card.artifact.files,
+                "path": result.artifact_path,
+                "card": result.card_path,
+                "commit": result.commit,
+                "tag": result.tag,
+            }
+        )
+        return
+    size = render.human_size(card.artifact.size)
+    what = {
+        "new": "Registered",
+        "new-version": "Registered new version of",
+        "updated": "Updated metadata of",
+        "unchanged": "Unchanged:",
+    }[result.status]
+    render.note(
+        f"{what} {result.name} v{result.version} ({result.short_oid}, {size}"
+        + (f", {card.artifact.files} files" if card.artifact.kind == "dir" else "")
+        + f") -> {result.card_path}"
+    )
+    if result.commit:
+        render.note(
+            f"Committed {result.commit[:12]}" + (f", tagged {result.tag}" if result.tag else "")
+        )
+    elif result.status != "unchanged" or result.gitignore_changed:
+        paths = " ".join(result.paths_to_commit)
+        render.note(
+            f"next: git add {paths} && git commit -m 'mreg: {result.name} v{result.version}'"
+        )
+
+
+def _plain_add(args: list[str]) -> tuple[str, str, bool] | None:
+    """(NAME, PATH, --json) when args are `add NAME PATH [--json]` and nothing else."""
+    json = "--json" in args
+    rest = [a for a in args[1:] if a != "--json"]
+    if args[:1] != ["add"] or len(rest) != 2 or len(rest) + json != len(args) - 1:
+        return None
+    if any(a.startswith("-") or not a for a in rest):
+        return None  # an option, `--`, or an empty argument: typer says what it makes of it
+    return rest[0], rest[1], json
+
+
 def main(args: list[str]) -> int | None:
-    """Run `mreg status FLAGS` and return its exit code; None when args are not that."""
-    if args[:1] != ["status"] or not set(args[1:]) <= set(FLAGS):
+    """Run `mreg status FLAGS` or `mreg add NAME PATH [--json]` and return the exit
+    code; None when args are neither."""
+    plain_add = _plain_add(args)
+    if plain_add is None and (args[:1] != ["status"] or not set(args[1:]) <= set(FLAGS)):
         return None
     render.STATE.debug = os.environ.get("MREG_DEBUG", "") not in ("", "0")
     try:
-        show_status(json="--json" in args, md="--md" in args, remote="--remote" in args)
+        if plain_add is not None:
+            name, path, json = plain_add
+            show_add(name, Path(path), json=json)
+        else:
+            show_status(json="--json" in args, md="--md" in args, remote="--remote" in args)
     except (Exception, KeyboardInterrupt) as exc:
         code = render.report(exc)
         if code is None:

@@ -1,0 +1,95 @@
+"""`mreg add NAME PATH [--json]` answered without typer (mreg.cli.quick): the same
+output, exit codes and errors as the typer command; any option goes to typer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import mreg
+from tests.helpers import Cli, assert_error, git, modules_imported_by, run_mreg, write
+
+
+def _twin_repos(tmp_path: Path) -> tuple[Path, Path]:
+    """Two repositories in the same state: one for the quick path, one for typer."""
+    twins = []
+    for side in ("quick", "typer"):
+        root = tmp_path / side
+        root.mkdir()
+        git(root, "init", "-q")
+        mreg.init(root)
+        write(root / "out" / "m.bin", b"weights v1")
+        write(root / "ckpt" / "a.bin", b"shard a")
+        twins.append(root)
+    return twins[0], twins[1]
+
+
+@pytest.mark.parametrize("flags", [[], ["--json"]])
+def test_same_output_as_the_typer_command(tmp_path: Path, cli: Cli, flags: list[str]) -> None:
+    quick_repo, typer_repo = _twin_repos(tmp_path)
+
+    def both(*args: str) -> str:
+        quick = run_mreg(quick_repo, *args)
+        typed = cli("-C", str(typer_repo), *args)
+        assert (quick.exit_code, quick.stdout, quick.stderr) == (
+            typed.exit_code,
+            typed.stdout,
+            typed.stderr,
+        )
+        assert quick.exit_code == 0, quick.stderr
+        return quick.stdout + quick.stderr  # notes go to stderr, JSON to stdout
+
+    first = both("add", "m", "out/m.bin", *flags)
+    assert ('"status": "new"' if flags else "Registered m v1") in first
+    again = both("add", "m", "out/m.bin", *flags)
+    assert ('"status": "unchanged"' if flags else "Unchanged: m v1") in again
+    for root in (quick_repo, typer_repo):
+        write(root / "out" / "m.bin", b"weights v2")
+    newer = both("add", *flags, "m", "out/m.bin")  # --json anywhere after add
+    assert ('"version": 2' if flags else "Registered new version of m v2") in newer
+    folder = both("add", "ckpt", "ckpt", *flags)
+    assert ('"kind": "dir"' if flags else "1 files") in folder
+    assert (quick_repo / ".mreg" / "models" / "m.yaml").read_text().count("version: 2") == 1
+
+
+def test_typer_is_not_imported(repo: Path) -> None:
+    write(repo / "m.bin", b"w")
+    heavy = ("typer", "mreg.cli.app", "mreg.cli.models")
+    assert modules_imported_by(repo, ["add", "m", "m.bin"], heavy) == []
+    assert modules_imported_by(repo, ["add", "m", "m.bin", "--json"], heavy) == []
+    assert "version: 1" in (repo / ".mreg" / "models" / "m.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["add", "m", "nope.bin"], 3, "does not exist"),
+        (["add", "Bad Name", "m.bin"], 3, "Bad Name"),
+        (["add", "m", "../outside.bin"], 3, "outside"),
+    ],
+)
+def test_errors_are_the_typer_commands_errors(
+    repo: Path, cli: Cli, args: list[str], code: int, message: str
+) -> None:
+    write(repo / "m.bin", b"w")
+    write(repo.parent / "outside.bin", b"o")
+    quick = run_mreg(repo, *args)
+    assert_error(quick, code, message)
+    assert quick.stderr == cli(*args).stderr
+    assert not (repo / ".mreg" / "models" / "m.yaml").exists()
+
+
+def test_options_and_odd_arguments_go_to_typer(repo: Path) -> None:
+    write(repo / "m.bin", b"w")
+    with_param = run_mreg(repo, "add", "m", "m.bin", "-p", "lr=0.1")
+    assert with_param.exit_code == 0, with_param.stderr
+    assert "lr: 0.1" in (repo / ".mreg" / "models" / "m.yaml").read_text()
+    helped = run_mreg(repo, "add", "--help")
+    assert helped.exit_code == 0 and "Examples:" in helped.stdout
+    missing = run_mreg(repo, "add", "m")
+    assert missing.exit_code == 2 and "Missing argument" in missing.stderr
+    extra = run_mreg(repo, "add", "m", "m.bin", "other")
+    assert extra.exit_code == 2 and "unexpected extra argument" in extra.stderr
+    dashed = run_mreg(repo, "add", "--", "m", "m.bin")
+    assert dashed.exit_code == 0 and "Unchanged: m v1" in dashed.stderr + dashed.stdout
