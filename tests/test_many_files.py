@@ -6,7 +6,6 @@ the same paths accepted and refused, the same manifest bytes, the same answers.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -18,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mreg import registry, store
+from mreg import artifact, registry, store
 from mreg.artifact import _read_small, hash_artifact, scan_dir
 from mreg.errors import InvalidManifest, InvalidPath
 from mreg.hashing import (
@@ -430,12 +429,14 @@ def test_status_of_a_folder_checks_its_blobs_without_reparsing(
         calls.append(data)
         return parse_manifest(data)
 
-    status_mod = importlib.import_module("mreg.status")  # `mreg.status` is also a function
-    monkeypatch.setattr(status_mod, "parse_manifest", counting)
+    monkeypatch.setattr(artifact, "parse_manifest", counting)
+    # Neither the folder's fingerprint nor a complete-manifest record: the slow paths.
+    monkeypatch.setattr(StateCache, "dir_lookup", lambda *a: None)
+    monkeypatch.setattr(StateCache, "complete_lookup", lambda *a: None)
     with Project.open(repo) as proj:
         assert (by_name(proj)["net"].worktree, by_name(proj)["net"].cache) == ("ok", "ok")
         assert calls == []  # the work tree's own entries served
-        assert cache_state(proj.store, card) == "ok" and len(calls) == 1  # the public one parses
+        assert cache_state(proj, card) == "ok" and len(calls) == 1  # the public one parses
         assert worktree_state(proj, card) == "ok"
 
     blob_path(repo, sha(b"7")).chmod(0o644)
@@ -456,3 +457,116 @@ def test_status_of_a_folder_checks_its_blobs_without_reparsing(
     with Project.open(repo) as proj:
         st_ = by_name(proj)["net"]
         assert (st_.worktree, st_.cache) == ("modified", "missing")
+
+
+# --------------------------------------------- folder fingerprints, complete manifests
+
+
+def _age(*paths: Path) -> None:
+    """Set mtimes an hour back: old enough that the racy-clean rules trust them."""
+    old = os.stat(paths[0]).st_mtime - 3600
+    for p in paths:
+        os.utime(p, (old, old))
+
+
+def _aged_folder_model(repo: Path) -> tuple[Path, Any]:
+    for i in range(40):
+        write(repo / "ck" / f"d{i % 4}" / f"f{i:02d}.bin", b"%d" % i)
+    _age(*(repo / "ck").rglob("*.bin"))
+    with Project.open(repo) as proj:
+        card = registry.add(proj, "net", Path("ck")).card
+    _age(*(p for p in (repo / ".mreg" / "cache" / "sha256").iterdir()))
+    return repo / "ck", card
+
+
+def test_an_unchanged_folder_is_answered_from_its_fingerprint(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, card = _aged_folder_model(repo)
+    with Project.open(repo) as proj:
+        assert [(s.worktree, s.cache) for s in status(proj)] == [("ok", "ok")]  # records
+    calls: list[str] = []
+    real_process, real_parse = artifact._process, artifact.parse_manifest
+
+    def process(*args: Any) -> Any:
+        calls.append("files")
+        return real_process(*args)
+
+    def parse(data: bytes) -> list[Entry]:
+        calls.append("manifest")
+        return real_parse(data)
+
+    monkeypatch.setattr(artifact, "_process", process)
+    monkeypatch.setattr(artifact, "parse_manifest", parse)
+    with Project.open(repo) as proj:
+        assert [(s.worktree, s.cache) for s in status(proj)] == [("ok", "ok")]
+        # A re-add with the store: nothing hashed, nothing stored, nothing parsed.
+        again = hash_artifact(folder, "ck", proj.state, proj.store, entries=False)
+        assert (again.oid, again.size, again.files) == (
+            card.artifact.oid,
+            card.artifact.size,
+            40,
+        )
+        # Callers that need the files still get them, the long way.
+        assert len(hash_artifact(folder, "ck", proj.state).entries) == 40
+    assert calls == ["files"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["edit same size", "new file", "file removed", "renamed", "made executable", "touched"],
+)
+def test_any_change_in_the_folder_misses_its_fingerprint(repo: Path, change: str) -> None:
+    folder, card = _aged_folder_model(repo)
+    with Project.open(repo) as proj:
+        assert status(proj)[0].worktree == "ok"
+    target = folder / "d1" / "f01.bin"
+    if change == "edit same size":
+        target.write_bytes(b"X")  # same size as b"1"; a new mtime
+    elif change == "new file":
+        write(folder / "d1" / "new.bin", b"n")
+    elif change == "file removed":
+        target.unlink()
+    elif change == "renamed":
+        target.rename(folder / "d1" / "g01.bin")
+    elif change == "made executable":
+        target.chmod(0o755)
+    else:  # same bytes, new mtime: the fingerprint misses, the hash says unchanged
+        os.utime(target)
+    expected = "ok" if change == "touched" else "modified"
+    with Project.open(repo) as proj:
+        assert status(proj)[0].worktree == expected
+        info = hash_artifact(folder, "ck", proj.state, entries=False)
+        assert (info.oid == card.artifact.oid) is (change == "touched")
+
+
+def test_a_blob_removed_from_the_cache_shows_despite_the_complete_record(repo: Path) -> None:
+    folder, card = _aged_folder_model(repo)
+    with Project.open(repo) as proj:
+        assert status(proj)[0].cache == "ok"
+        assert proj.state.complete_lookup(card.artifact.oid) is not None  # recorded
+    gone = blob_path(repo, sha(b"7"))
+    gone.chmod(0o644)
+    gone.unlink()  # its fan-out folder's mtime moves to now
+    with Project.open(repo) as proj:
+        assert status(proj)[0].cache == "partial"
+        # A re-add with the store puts it back, though the fingerprint is unchanged.
+        hash_artifact(folder, "ck", proj.state, proj.store, entries=False)
+        assert gone.is_file()
+        assert status(proj)[0].cache == "ok"
+
+
+def test_nothing_is_recorded_for_racily_clean_files_or_folders(repo: Path) -> None:
+    # mtimes a little ahead of the clock, as a write in the same tick as our read leaves
+    # them: racily clean however slowly this test runs.
+    ahead = os.stat(repo).st_mtime + 5
+    for i in range(5):
+        os.utime(write(repo / "ck" / f"f{i}.bin", b"%d" % i), (ahead, ahead))
+    with Project.open(repo) as proj:
+        card = registry.add(proj, "net", Path("ck")).card
+        for fanout in (repo / ".mreg" / "cache" / "sha256").iterdir():
+            os.utime(fanout, (ahead, ahead))
+        assert status(proj)[0].cache == "ok"
+        fingerprint = artifact._fingerprint(scan_dir(repo / "ck", "ck"))
+        assert proj.state.dir_lookup("ck", fingerprint) is None
+        assert proj.state.complete_lookup(card.artifact.oid) is None

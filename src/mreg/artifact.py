@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import os
 import stat as stat_mod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 from mreg.card import KIND_DIR, KIND_FILE
-from mreg.errors import InvalidPath
+from mreg.errors import InvalidPath, MregError
 from mreg.hashing import (
     FIRST_READ,
+    MANIFEST_SCHEMA,
     Entry,
     check_relpath,
     hash_file,
     manifest_bytes,
     oid_of_bytes,
+    parse_manifest,
 )
-from mreg.statecache import StateCache, now_ns
+from mreg.statecache import StateCache, is_racy, is_racy_ns, now_ns
 from mreg.store import Store
 
 SMALL = 1024 * 1024  # files up to this size are read whole: one read, one hash, one write
@@ -142,8 +144,10 @@ def _process(
     state: StateCache,
     store: Store | None,
     progress: Progress | None,
-) -> dict[str, str]:
-    """key -> oid for every file, from the state cache where it is still valid."""
+) -> tuple[dict[str, str], bool]:
+    """key -> oid for every file, from the state cache where it is still valid; and
+    whether every file's stat now vouches for its oid (none changed while read, none
+    racily clean), so that a fingerprint of the stats may stand for them all."""
     started = now_ns()
     known = state.lookup({f.key: f.st for f in files})
     # With a store, a remembered oid counts only if its blob is still there.
@@ -192,7 +196,58 @@ def _process(
         ):
             fresh.append((f.key, after, oid))
     state.record(fresh, started)
-    return oids
+    stable = len(fresh) == len(results) and not any(is_racy(st, started) for _, st, _ in fresh)
+    return oids, stable
+
+
+def _fingerprint(files: list[_File]) -> str:
+    """One digest of every file's path, inode, size, mtime_ns and exec bit (what the
+    state cache trusts for a file, and what the manifest records)."""
+    rows = "".join(
+        f"{f.rel}\0{f.st.st_ino}\0{f.st.st_size}\0{f.st.st_mtime_ns}\0"
+        f"{f.st.st_mode & stat_mod.S_IXUSR}\0"
+        for f in files
+    )
+    return oid_of_bytes(f"manifest-{MANIFEST_SCHEMA}\0{rows}".encode("utf-8", "surrogateescape"))
+
+
+def _stamp(mtimes: list[int]) -> str:
+    return ",".join(map(str, mtimes))
+
+
+def cache_has_all(
+    store: Store, state: StateCache, oid: str, entries: Sequence[Entry] | None = None
+) -> bool:
+    """True when the manifest blob `oid` and every blob it lists are in the cache.
+
+    `entries`: that manifest's files, when the caller has them (not parsed again). A
+    manifest found complete before is answered by one stat of each fan-out folder its
+    blobs live in: a blob added to or removed from a folder changes its mtime (see
+    StateCache.complete_lookup). A complete answer is recorded only when those folders
+    were last changed long enough ago that a later change must show (racy clean).
+    """
+    known = state.complete_lookup(oid)
+    if known is not None:
+        heads, stamp = known
+        mtimes = store.fanout_mtimes(heads)
+        if mtimes is not None and _stamp(mtimes) == stamp:
+            return True
+    started = now_ns()
+    try:
+        if entries is None:
+            entries = parse_manifest(store.read_bytes(oid))
+        elif not store.has(oid):
+            return False
+    except MregError:
+        return False  # no manifest blob, or a corrupt one
+    oids = {e.oid for e in entries}
+    heads = store.fanout_heads([oid, *oids])
+    mtimes = store.fanout_mtimes(heads)  # before looking: a later removal must show
+    if len(store.has_many(oids)) < len(oids):
+        return False
+    if mtimes is not None and not any(is_racy_ns(t, started) for t in mtimes):
+        state.complete_record(oid, heads, _stamp(mtimes))
+    return True
 
 
 def hash_artifact(
@@ -202,10 +257,15 @@ def hash_artifact(
     store: Store | None = None,
     progress: Progress | None = None,
     links_into: Path | None = None,
+    *,
+    entries: bool = True,
 ) -> ArtifactInfo:
     """Hash (and with `store`, store) the file or directory at path.
 
     `key` is path relative to the work tree (POSIX), used in the hash-state cache.
+    `entries=False`: the caller does not need a folder's files (info.entries may be
+    empty), so a folder whose files all kept their stats is answered from its
+    fingerprint in the state cache, with `store` once every blob is known to be there.
     """
     try:
         st = os.stat(path)
@@ -213,16 +273,26 @@ def hash_artifact(
         raise InvalidPath(f"{key} does not exist") from None
     if stat_mod.S_ISREG(st.st_mode):
         f = _File("", key, os.fspath(path), st)
-        oid = _process([f], state, store, progress)[key]
+        oid = _process([f], state, store, progress)[0][key]
         return ArtifactInfo(oid, KIND_FILE, st.st_size, 1)
     if not stat_mod.S_ISDIR(st.st_mode):
         raise InvalidPath(f"{key} is not a regular file or a folder")
     files = scan_dir(path, key, links_into)
-    oids = _process(files, state, store, progress)
-    entries = tuple(
+    fingerprint = _fingerprint(files)
+    if not entries:
+        hit = state.dir_lookup(key, fingerprint)
+        if hit is not None and (store is None or cache_has_all(store, state, hit[0])):
+            if progress:
+                progress(hit[1])
+            return ArtifactInfo(hit[0], KIND_DIR, hit[1], hit[2])
+    oids, stable = _process(files, state, store, progress)
+    rows = tuple(
         Entry(f.rel, oids[f.key], f.st.st_size, bool(f.st.st_mode & stat_mod.S_IXUSR))
         for f in files
     )
-    blob = manifest_bytes(entries, paths_checked=True)  # scan_dir checked them
+    blob = manifest_bytes(rows, paths_checked=True)  # scan_dir checked them
     oid = store.put_bytes(blob) if store is not None else oid_of_bytes(blob)
-    return ArtifactInfo(oid, KIND_DIR, sum(e.size for e in entries), len(entries), entries)
+    size = sum(e.size for e in rows)
+    if stable:
+        state.dir_record(key, fingerprint, oid, size, len(rows))
+    return ArtifactInfo(oid, KIND_DIR, size, len(rows), rows)

@@ -344,8 +344,12 @@ def _checkout_dir(
         _remove(dest)
         exists = False
     if exists:
+        links_into = store.root.resolve()
         try:
-            info = hash_artifact(dest, rel, project.state, links_into=store.root.resolve())
+            # Without its files first: an unchanged folder answers from its fingerprint.
+            info = hash_artifact(dest, rel, project.state, links_into=links_into, entries=False)
+            if info.oid != card.artifact.oid and len(info.entries) != info.files:
+                info = hash_artifact(dest, rel, project.state, links_into=links_into)
         except InvalidPath:
             if not force:
                 return CheckoutResult(card.name, rel, "conflict", [rel])

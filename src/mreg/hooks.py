@@ -437,7 +437,7 @@ def _pre_commit(proj: Project, report: HookReport) -> None:
             continue
         label = f"{name} v{card.version}"
         oid = card.artifact.oid
-        if cache_state(proj.store, card) != "ok":
+        if cache_state(proj, card) != "ok":
             where = blob_on_remote(proj, card)
             if where is not True:
                 on = f" nor on remote {where}" if isinstance(where, str) else ""

@@ -266,7 +266,7 @@ def _data_entries(project: Project, specs: list[str]) -> list[dict[str, Any]]:
             entry["uri"] = spec
         else:
             absolute, rel = resolve_artifact_path(project, Path(spec), "--data")
-            info = hash_artifact(absolute, rel, project.state)
+            info = hash_artifact(absolute, rel, project.state, entries=False)
             entry.update(path=rel, oid=info.oid, size=info.size)
         out.append(entry)
     return out
@@ -352,7 +352,13 @@ def add(
         # A folder checked out with cache.link: symlink holds links into the cache.
         add_started = time.time_ns()
         info = hash_artifact(
-            absolute, rel, project.state, project.store, progress, project.store.root.resolve()
+            absolute,
+            rel,
+            project.state,
+            project.store,
+            progress,
+            project.store.root.resolve(),
+            entries=False,
         )
         if info.kind == KIND_FILE:
             _remember_written_blob(project, info.oid, add_started)

@@ -31,8 +31,13 @@ def _key(st: os.stat_result) -> tuple[int, int, int]:
 
 def is_racy(st: os.stat_result, started_ns: int) -> bool:
     """True when a write after `started_ns` could have left this same mtime."""
-    margin = RACY_COARSE_NS if st.st_mtime_ns % 1_000_000_000 == 0 else RACY_NS
-    return st.st_mtime_ns > started_ns - margin
+    return is_racy_ns(st.st_mtime_ns, started_ns)
+
+
+def is_racy_ns(mtime_ns: int, started_ns: int) -> bool:
+    """is_racy of an mtime_ns (a file's, or a folder's: its entries changed)."""
+    margin = RACY_COARSE_NS if mtime_ns % 1_000_000_000 == 0 else RACY_NS
+    return mtime_ns > started_ns - margin
 
 
 class StateCache:
@@ -61,6 +66,14 @@ class StateCache:
                     " ino INTEGER, size INTEGER, mtime_ns INTEGER)"
                 )
                 conn.execute("CREATE TABLE IF NOT EXISTS docs (digest TEXT PRIMARY KEY, doc TEXT)")
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS dirs (path TEXT PRIMARY KEY, fingerprint TEXT,"
+                    " oid TEXT, size INTEGER, files INTEGER)"
+                )
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS complete (oid TEXT PRIMARY KEY, heads TEXT,"
+                    " stamp TEXT)"
+                )
                 self._conn = conn
             except (sqlite3.Error, OSError):
                 self._broken = True
@@ -146,6 +159,55 @@ class StateCache:
             with conn:
                 conn.execute("BEGIN")
                 conn.executemany("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?)", keep)
+        except sqlite3.Error:
+            pass
+
+    # Folders. A folder artifact whose files all still have the stats they were hashed
+    # with (one fingerprint of every file's path, inode, size, mtime_ns and exec bit) has
+    # the manifest oid it had then: one row instead of a lookup per file and a manifest
+    # rebuilt. Recorded only when no file was racily clean. And manifests known to be
+    # complete in the cache: every blob was there while the fan-out folders they live in
+    # had these mtimes (`stamp`); adding or removing a blob in one of them changes it.
+
+    def dir_lookup(self, path: str, fingerprint: str) -> tuple[str, int, int] | None:
+        """(oid, size, files) of the folder at path when its fingerprint is unchanged."""
+        row = self._one("SELECT fingerprint, oid, size, files FROM dirs WHERE path = ?", path)
+        return None if row is None or row[0] != fingerprint else (row[1], row[2], row[3])
+
+    def dir_record(self, path: str, fingerprint: str, oid: str, size: int, files: int) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?)",
+            (path, fingerprint, oid, size, files),
+        )
+
+    def complete_lookup(self, oid: str) -> tuple[str, str] | None:
+        """(heads, stamp) recorded for manifest oid by complete_record."""
+        row = self._one("SELECT heads, stamp FROM complete WHERE oid = ?", oid)
+        return None if row is None else (row[0], row[1])
+
+    def complete_record(self, oid: str, heads: str, stamp: str) -> None:
+        self._write("INSERT OR REPLACE INTO complete VALUES (?, ?, ?)", (oid, heads, stamp))
+
+    def _one(self, sql: str, key: str) -> Any:
+        conn = self._connect()
+        if conn is None:
+            return None
+        import sqlite3
+
+        try:
+            return conn.execute(sql, (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+
+    def _write(self, sql: str, row: tuple[Any, ...]) -> None:
+        conn = self._connect()
+        if conn is None:
+            return
+        import sqlite3
+
+        try:
+            with conn:
+                conn.execute(sql, row)
         except sqlite3.Error:
             pass
 

@@ -9,14 +9,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mreg.artifact import hash_artifact
+from mreg.artifact import cache_has_all, hash_artifact
 from mreg.card import KIND_DIR, Card
 from mreg.errors import MregError
 from mreg.fsutil import safe_join
-from mreg.hashing import Entry, parse_manifest
+from mreg.hashing import Entry
 from mreg.project import Project
 from mreg.registry import list_cards
-from mreg.store import Store
 
 
 @dataclass
@@ -36,28 +35,20 @@ class ModelStatus:
     remote: str | None = None  # with status(remote=True): ok | missing | partial
 
 
-def cache_state(store: Store, card: Card) -> str:
+def cache_state(project: Project, card: Card) -> str:
     """'ok' when every blob the artifact needs is in the cache, else missing/partial."""
-    return _cache_state(store, card, None)
+    return _cache_state(project, card, None)
 
 
-def _cache_state(store: Store, card: Card, entries: Sequence[Entry] | None) -> str:
+def _cache_state(project: Project, card: Card, entries: Sequence[Entry] | None) -> str:
     """cache_state; `entries`: the files of the tree whose oid is the card's, hashed from
-    the work tree just now, so its manifest blob need not be parsed again (its digest
-    is still checked)."""
-    oid = card.artifact.oid
+    the work tree just now, so its manifest blob need not be parsed again."""
+    oid, store = card.artifact.oid, project.store
     if not store.has(oid):
         return "missing"
     if card.artifact.kind != KIND_DIR:
         return "ok"
-    try:
-        data = store.read_bytes(oid)
-        if entries is None:
-            entries = parse_manifest(data)
-    except MregError:
-        return "partial"
-    stored = store.has_many(e.oid for e in entries)
-    return "ok" if all(e.oid in stored for e in entries) else "partial"
+    return "ok" if cache_has_all(store, project.state, oid, entries) else "partial"
 
 
 def worktree_state(project: Project, card: Card) -> str:
@@ -75,13 +66,18 @@ def _worktree_state(project: Project, card: Card) -> tuple[str, Sequence[Entry] 
         return "missing", None
     try:
         info = hash_artifact(
-            path, card.artifact.path, project.state, links_into=project.store.root.resolve()
+            path,
+            card.artifact.path,
+            project.state,
+            links_into=project.store.root.resolve(),
+            entries=False,
         )
     except MregError:
         return "modified", None
     if info.oid != card.artifact.oid:
         return "modified", None
-    same_tree = info.kind == KIND_DIR and card.artifact.kind == KIND_DIR
+    # A folder answered from its fingerprint comes without its files (info.files > 0).
+    same_tree = info.kind == KIND_DIR and len(info.entries) == info.files
     return "ok", info.entries if same_tree else None
 
 
@@ -106,7 +102,7 @@ def status(
             c = entry.card
             st.version, st.path, st.oid = c.version, c.artifact.path, c.artifact.oid
             st.worktree, files = _worktree_state(project, c)
-            st.cache = _cache_state(project.store, c, files)
+            st.cache = _cache_state(project, c, files)
         out.append(st)
     if remote or remote_name is not None:
         from mreg.transfer import remote_states

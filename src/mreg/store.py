@@ -125,6 +125,22 @@ class Store:
             )
         return found
 
+    @staticmethod
+    def fanout_heads(oids: Iterable[str]) -> str:
+        """The fan-out folders that oids live in, as their two-digit names joined."""
+        return "".join(sorted({oid[_AT : _AT + 2] for oid in oids}))
+
+    def fanout_mtimes(self, heads: str) -> list[int] | None:
+        """The mtime_ns of each fan-out folder fanout_heads named: a blob added to or
+        removed from a folder changes its mtime. None when one of them is missing."""
+        base = f"{os.fspath(self.root)}/{ALGO}"
+        try:
+            return [
+                os.stat(f"{base}/{heads[i : i + 2]}").st_mtime_ns for i in range(0, len(heads), 2)
+            ]
+        except OSError:
+            return None
+
     def size(self, oid: str) -> int:
         """Bytes of a stored blob (0 when it is not stored)."""
         try:

@@ -780,7 +780,7 @@ def _get_from(
     from mreg.status import cache_state
 
     card = resolve_card(project, ref)
-    use_cache = cache and remote_name is None and cache_state(project.store, card) == "ok"
+    use_cache = cache and remote_name is None and cache_state(project, card) == "ok"
     if use_cache:
         size = get_card(
             card, output, _Source(project.store, None), force=force, jobs=jobs, progress=progress
