@@ -373,7 +373,15 @@ def _deny_temp(monkeypatch: pytest.MonkeyPatch) -> None:
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_open(path, mode, *args, **kw)
 
+    real_os_open = os.open
+
+    def deny_os(path: Any, flags: int, *args: Any, **kw: Any) -> int:
+        if flags & os.O_EXCL and "partial" in str(path):  # a small blob's temp file
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_os_open(path, flags, *args, **kw)
+
     monkeypatch.setattr("builtins.open", deny)
+    monkeypatch.setattr(store.os, "open", deny_os)
 
 
 FAULTS: list[tuple[str, int, Callable[[pytest.MonkeyPatch], None], str, str]] = [

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -570,3 +571,119 @@ def test_nothing_is_recorded_for_racily_clean_files_or_folders(repo: Path) -> No
         fingerprint = artifact._fingerprint(scan_dir(repo / "ck", "ck"))
         assert proj.state.dir_lookup("ck", fingerprint) is None
         assert proj.state.complete_lookup(card.artifact.oid) is None
+
+
+# ------------------------------------------------------------ the helper process
+
+
+_HELPER_SCRIPT = """
+import json, os, sys
+from pathlib import Path
+from mreg import artifact
+from mreg.statecache import StateCache
+from mreg.store import Store
+
+artifact.HELPER_FROM = 8
+folder, cache, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+parent = os.getpid()
+started = []
+real_init, real_hash = artifact._Helper.__init__, artifact._hash_checked
+
+def init(self, share, store):
+    real_init(self, share, store)
+    if os.getpid() == parent:
+        started.append(self.pid is not None)
+
+def hash_checked(f, store):
+    if mode == "child fails" and os.getpid() != parent:
+        raise OSError("the helper's disk is gone")
+    if mode == "parent fails" and os.getpid() == parent:  # while the helper runs
+        raise RuntimeError("the parent fails")
+    return real_hash(f, store)
+
+artifact._Helper.__init__ = init
+artifact._hash_checked = hash_checked
+state = StateCache(cache / "state.sqlite")
+try:
+    info = artifact.hash_artifact(folder, "ck", state, Store(cache))
+    error = None
+except RuntimeError as exc:
+    info, error = None, str(exc)
+children = []
+try:
+    while True:
+        children.append(os.waitpid(-1, os.WNOHANG))
+except ChildProcessError:
+    pass
+print(json.dumps({
+    "oid": info and info.oid, "error": error, "helper": started, "children": children,
+    "known": len(state.lookup({f"ck/{e.path}": os.stat(folder / e.path) for e in info.entries}))
+    if info else 0,
+}))
+"""
+
+
+def _add_with_helper(tmp_path: Path, mode: str, env: dict[str, str] | None = None) -> Any:
+    import subprocess
+    import sys
+
+    folder = tmp_path / "ck"
+    if not folder.exists():
+        for i in range(40):
+            write(folder / f"d{i % 3}" / f"f{i:02d}.bin", os.urandom(100))
+        _age(*folder.rglob("*.bin"))  # old enough to be remembered
+    cache = tmp_path / f"cache-{mode}-{len(list(tmp_path.iterdir()))}"
+    done = subprocess.run(
+        [sys.executable, "-c", _HELPER_SCRIPT, str(folder), str(cache), mode],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    if result["oid"] is not None:
+        got = Store(cache)
+        blobs = [e.oid for e in parse_manifest(got.read_bytes(result["oid"]))]
+        assert len(got.has_many(blobs)) == len(set(blobs)) == 40
+    return result
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+def test_a_helper_process_stores_half_of_many_small_files(tmp_path: Path) -> None:
+    alone = _add_with_helper(tmp_path, "ok", {"MREG_PROCESSES": "1"})
+    helped = _add_with_helper(tmp_path, "ok")
+    assert alone["helper"] == [] and helped["helper"] == [True]
+    assert helped["oid"] == alone["oid"]
+    assert helped["known"] == alone["known"] == 40  # the helper's files remembered too
+    assert helped["children"] == []  # reaped
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+def test_a_failed_helper_leaves_its_share_to_the_parent(tmp_path: Path) -> None:
+    reference = _add_with_helper(tmp_path, "ok", {"MREG_PROCESSES": "1"})
+    result = _add_with_helper(tmp_path, "child fails")
+    assert result["helper"] == [True]
+    assert result["oid"] == reference["oid"] and result["known"] == 40
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+def test_a_failing_parent_stops_and_reaps_its_helper(tmp_path: Path) -> None:
+    result = _add_with_helper(tmp_path, "parent fails")
+    assert result["helper"] == [True]
+    assert result["error"] == "the parent fails"
+    assert result["children"] == []
+
+
+def test_no_helper_beside_another_thread_or_when_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not artifact._may_fork()
+    finally:
+        stop.set()
+        other.join()
+    monkeypatch.setenv("MREG_PROCESSES", "1")
+    assert not artifact._may_fork()

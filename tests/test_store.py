@@ -157,11 +157,20 @@ def test_permission_denied_creating_the_temp_file(
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_open(path, mode, *args, **kw)
 
-    monkeypatch.setattr("builtins.open", deny)
-    with pytest.raises(StorageError, match="permission denied") as info:
-        cache.put_bytes(b"model bytes")
-    assert "cache.dir" in (info.value.hint or "")
-    _no_final_blob(cache, b"model bytes")
+    real_os_open = os.open
+
+    def deny_os(path: Any, flags: int, *args: Any, **kw: Any) -> int:
+        if flags & os.O_EXCL:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_os_open(path, flags, *args, **kw)
+
+    monkeypatch.setattr("builtins.open", deny)  # put_stream's temp file
+    monkeypatch.setattr(os, "open", deny_os)  # put_bytes' (plain os calls)
+    for put in (cache.put_bytes, lambda data: cache.put_stream(io.BytesIO(data))):
+        with pytest.raises(StorageError, match="permission denied") as info:
+            put(b"model bytes")
+        assert "cache.dir" in (info.value.hint or "")
+        _no_final_blob(cache, b"model bytes")
 
 
 def test_permission_denied_when_writing(cache: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -179,12 +188,21 @@ def test_permission_denied_when_writing(cache: Store, monkeypatch: pytest.Monkey
         out.close()
         return Denied(), tmp
 
+    real_write = os.write
+
+    def write(fd: int, data: Any) -> int:
+        if fd > 2:  # put_bytes writes its temp file with os.write
+            raise OSError(errno.EACCES, "Permission denied")
+        return real_write(fd, data)
+
     monkeypatch.setattr(cache, "_temp", temp)
+    monkeypatch.setattr(os, "write", write)
     with pytest.raises(StorageError, match="permission denied"):
         cache.put_bytes(b"abc")
     with pytest.raises(StorageError, match="permission denied"):
         cache.put_stream(io.BytesIO(b"abc"))
     _no_final_blob(cache, b"abc")
+    assert not list((cache.root / "partial").iterdir())  # no temp file left behind
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder anyway")
@@ -198,3 +216,16 @@ def test_read_only_cache_folder(tmp_path: Path) -> None:
     finally:
         root.chmod(0o755)
     assert not Store(root).has(sha(b"abc"))
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o277])
+def test_blobs_are_0444_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    old = os.umask(umask)
+    try:
+        store_ = Store(tmp_path / "cache")
+        small = [store_.put_bytes(b"small %d" % i) for i in range(3)]
+        big = store_.put_stream(io.BytesIO(os.urandom(5 * 1024 * 1024)))[0]
+    finally:
+        os.umask(old)
+    for oid in [*small, big]:
+        assert stat.S_IMODE(store_.blob_path(oid).stat().st_mode) == 0o444

@@ -8,8 +8,10 @@ thread, in one read each.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat as stat_mod
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from mreg.hashing import (
     Entry,
     check_relpath,
     hash_file,
+    is_oid,
     manifest_bytes,
     oid_of_bytes,
     parse_manifest,
@@ -163,41 +166,166 @@ def _process(
         else:
             todo.append(f)
 
-    def work(f: _File) -> tuple[_File, str, os.stat_result]:
-        oid, after = _hash_one(f, store)
+    def work(f: _File) -> _Done:
+        oid, unchanged = _hash_checked(f, store)
         if progress:
             progress(f.st.st_size)
-        return f, oid, after
+        return f, oid, unchanged
 
     # Large files each get a pool thread (and copy_hashing a hasher thread of its own).
     # Small ones go one after another in this thread, meanwhile: their cost is per-file
     # Python and file-system metadata, which more threads only fight over (the GIL, the
     # folders' locks). 10,000 x 1 KiB files: 0.86 s on one thread, 1.5 s on 2 to 8.
+    # From HELPER_FROM of them, a forked helper process takes every other one.
     large = [f for f in todo if f.st.st_size > SMALL]
     small = [f for f in todo if f.st.st_size <= SMALL]
-    fresh: list[tuple[str, os.stat_result, str]] = []
-    if len(large) > 1 or (large and small):
-        from concurrent.futures import ThreadPoolExecutor  # not on status's start-up path
-
-        with ThreadPoolExecutor(max_workers=min(workers(), len(large))) as pool:
-            pending = pool.map(work, large)
-            results = [work(f) for f in small]
-            results += pending
+    theirs = small[1::2] if len(small) >= HELPER_FROM and _may_fork() else []
+    helper = _Helper(theirs, store) if theirs else None
+    if helper is not None and helper.pid is not None:
+        small = small[0::2]
     else:
-        results = [work(f) for f in large + small]
-    for f, oid, after in results:
+        helper, theirs = None, []
+    try:
+        if len(large) > 1 or (large and small):
+            from concurrent.futures import ThreadPoolExecutor  # not on status's start-up path
+
+            with ThreadPoolExecutor(max_workers=min(workers(), len(large))) as pool:
+                pending = pool.map(work, large)
+                results = [work(f) for f in small]
+                results += pending
+        else:
+            results = [work(f) for f in large + small]
+        helped = helper.results() if helper is not None else None
+    except BaseException:
+        if helper is not None:
+            helper.kill()
+        raise
+    if helped is None:  # no helper, or it failed: its share is done here (errors and all)
+        results += [work(f) for f in theirs]
+    else:
+        results += helped
+        if progress:
+            progress(sum(f.st.st_size for f in theirs))
+    fresh: list[tuple[str, os.stat_result, str]] = []
+    for f, oid, unchanged in results:
         oids[f.key] = oid
         # Changed while we read it: the digest is right for what we read, but the stat
         # no longer describes those bytes, so it is not remembered.
-        if (after.st_ino, after.st_size, after.st_mtime_ns) == (
-            f.st.st_ino,
-            f.st.st_size,
-            f.st.st_mtime_ns,
-        ):
-            fresh.append((f.key, after, oid))
+        if unchanged:
+            fresh.append((f.key, f.st, oid))
     state.record(fresh, started)
     stable = len(fresh) == len(results) and not any(is_racy(st, started) for _, st, _ in fresh)
     return oids, stable
+
+
+_Done = tuple[_File, str, bool]  # a file, its oid, and whether its stat held while read
+# Small files from which a helper process takes half (Linux, two cores or more).
+HELPER_FROM = 2000
+
+
+def _hash_checked(f: _File, store: Store | None) -> tuple[str, bool]:
+    """_hash_one, and whether the file's stat is the same after the read as before."""
+    oid, after = _hash_one(f, store)
+    st = f.st
+    return oid, (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        st.st_ino,
+        st.st_size,
+        st.st_mtime_ns,
+    )
+
+
+def _may_fork() -> bool:
+    """A helper process is worth it and safe: Linux, two cores, MREG_PROCESSES is not 1,
+    and this process has no other thread, Python's or native (a training script's
+    OpenMP pool): a fork copies only the calling thread, so a lock another one held
+    would stay held in the child."""
+    if not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2:
+        return False
+    if os.environ.get("MREG_PROCESSES", "") == "1":
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:  # no /proc: no way to tell
+        return False
+
+
+class _Helper:
+    """A forked process that hashes (and stores) a share of the small files.
+
+    Many small files cost per-file Python and system calls, which threads only fight
+    over (the GIL); a second process halves them on two cores. The child uses nothing
+    but the files, the store's folders and a pipe: it answers one line per file, `OID
+    0|1` (the stat held while read), and leaves with os._exit (no cleanup of what it
+    shares with the parent: the sqlite connection, the lock). If it fails in any way,
+    results() is None and the parent does the share itself, errors and all.
+    """
+
+    def __init__(self, share: list[_File], store: Store | None) -> None:
+        self.share = share
+        self.pid: int | None = None
+        self._fd = -1
+        try:
+            r, w = os.pipe()
+        except OSError:
+            return
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(r)
+            os.close(w)
+            return
+        if pid == 0:  # the child
+            code = 1
+            try:
+                os.close(r)
+                lines = []
+                for f in share:
+                    oid, unchanged = _hash_checked(f, store)
+                    lines.append(f"{oid} {int(unchanged)}\n")
+                view = memoryview("".join(lines).encode())
+                while view:
+                    view = view[os.write(w, view) :]
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(w)
+        self.pid, self._fd = pid, r
+
+    def results(self) -> list[_Done] | None:
+        """Wait for the child; its results, or None if it failed."""
+        assert self.pid is not None
+        chunks = []
+        try:
+            while chunk := os.read(self._fd, 1 << 16):
+                chunks.append(chunk)
+        finally:
+            os.close(self._fd)
+            _, status = os.waitpid(self.pid, 0)
+            self.pid = None
+        lines = b"".join(chunks).decode("ascii", "replace").splitlines()
+        if os.waitstatus_to_exitcode(status) != 0 or len(lines) != len(self.share):
+            return None
+        out: list[_Done] = []
+        for f, line in zip(self.share, lines, strict=True):
+            oid, _, unchanged = line.partition(" ")
+            if not is_oid(oid) or unchanged not in ("0", "1"):
+                return None
+            out.append((f, oid, unchanged == "1"))
+        return out
+
+    def kill(self) -> None:
+        """Stop the child (the parent is failing or interrupted) and reap it."""
+        if self.pid is None:
+            return
+        import signal
+
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+        with contextlib.suppress(OSError):
+            os.waitpid(self.pid, 0)
+        self.pid = None
 
 
 def _fingerprint(files: list[_File]) -> str:
