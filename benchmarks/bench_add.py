@@ -13,9 +13,10 @@ run, both tools checking out by copy, through their console scripts:
 - a checkpoint folder of --shards files of --shard-mib MiB: add, re-add, status. Limits:
   `openssl dgst -sha256` of all shards, `cp -r` of the folder;
 - a folder of --small-files files of --small-kib KiB: add, re-add, status, then (mreg only)
-  `checkout` after moving the folder away. Limit: hashing the same bytes in this Python
-  process with one thread (which writes nothing); `cp -r` for reference, the file
-  system's own cost of writing that many files;
+  `checkout` after moving the folder away, and (mreg only) an add of it in one process
+  (`MREG_PROCESSES=1`: no helper process), for reference. Limit: hashing the same bytes
+  in this Python process with one thread (which writes nothing); `cp -r` for reference,
+  the file system's own cost of writing that many files;
 - re-add and status are set against `os.stat` of every file, in this process;
 - peak memory (max RSS, from `wait4`) of `mreg add` of the model file vs `dvc add`, and of
   `mreg add` of a file a quarter that size.
@@ -456,6 +457,12 @@ class Bench:
                 sys.exit("bench_add: checkout did not restore the folder")
         if not tool.dvc:
             self.timed_run(f"{tag}startup", [tool.exe, "ls"], drepo, env)
+        if not tool.name:  # mreg without its helper process: what the helper saves
+            one = self.work / f"d{i}one"
+            tool.new_repo(one, self.site)
+            self.folder = self.folder.rename(one / "folder")
+            alone = dict(env or os.environ, MREG_PROCESSES="1")
+            self.timed_run("adddir1", tool.add("d", "folder"), one, alone)
 
     # ----------------------------------------------------------------- results
 
@@ -590,6 +597,7 @@ class Bench:
             ("cpr", f"`cp -r` of that folder (writing {n} files, reference)"),
             ("statdir", "`os.stat` of its files (unchanged limit)"),
             ("adddir", f"`mreg add` folder of {n} x {kib} KiB files"),
+            ("adddir1", "`mreg add` of that folder in one process (`MREG_PROCESSES=1`)"),
             ("readddir", "`mreg add` again, unchanged"),
             ("statusdir", "`mreg status` after add"),
             ("checkoutdir", "`mreg checkout` of that folder (copy), folder moved away"),
