@@ -690,7 +690,7 @@ def peer_version(dvc: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size-mib", type=int, default=1024, help="size of the big file")
-    ap.add_argument("--runs", type=int, default=3, help="runs per operation (median)")
+    ap.add_argument("--runs", type=int, default=5, help="runs per operation (median)")
     ap.add_argument("--small-files", type=int, default=10_000, help="files in the folder")
     ap.add_argument("--small-kib", type=int, default=1, help="size of each small file")
     ap.add_argument("--shards", type=int, default=20, help="files in the checkpoint")

@@ -476,7 +476,7 @@ def _aged_folder_model(repo: Path) -> tuple[Path, Any]:
     _age(*(repo / "ck").rglob("*.bin"))
     with Project.open(repo) as proj:
         card = registry.add(proj, "net", Path("ck")).card
-    _age(*(p for p in (repo / ".mreg" / "cache" / "sha256").iterdir()))
+    _age(*(repo / ".mreg" / "cache" / "sha256").rglob("*"))  # blobs and fan-out folders
     return repo / "ck", card
 
 
@@ -594,6 +594,10 @@ def init(self, share, store):
     if os.getpid() == parent:
         started.append(self.pid is not None)
 
+if mode == "sigchld ignored":  # children reaped by the kernel: waitpid finds none
+    import signal
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+
 def hash_checked(f, store):
     if mode == "child fails" and os.getpid() != parent:
         raise OSError("the helper's disk is gone")
@@ -687,3 +691,49 @@ def test_no_helper_beside_another_thread_or_when_told(monkeypatch: pytest.Monkey
         other.join()
     monkeypatch.setenv("MREG_PROCESSES", "1")
     assert not artifact._may_fork()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+def test_a_helper_reaped_by_someone_else_still_counts(tmp_path: Path) -> None:
+    reference = _add_with_helper(tmp_path, "ok", {"MREG_PROCESSES": "1"})
+    result = _add_with_helper(tmp_path, "sigchld ignored")
+    assert result["helper"] == [True]
+    assert result["oid"] == reference["oid"] and result["known"] == 40
+
+
+def test_the_complete_record_is_not_trusted_for_a_copy_of_the_cache(repo: Path) -> None:
+    import shutil
+
+    import yaml
+
+    _, card = _aged_folder_model(repo)
+    with Project.open(repo) as proj:
+        assert status(proj)[0].cache == "ok"
+        assert proj.state.complete_lookup(card.artifact.oid) is not None
+    cache = repo / ".mreg" / "cache"
+    copy = repo.parent / "cache-copy"
+    shutil.copytree(cache, copy, copy_function=shutil.copy2)  # cp -a: mtimes kept
+    gone = copy / "sha256" / sha(b"7")[7:9] / sha(b"7")[9:]
+    folder = gone.parent
+    kept = os.stat(folder)
+    gone.chmod(0o644)
+    gone.unlink()
+    os.utime(folder, ns=(kept.st_atime_ns, kept.st_mtime_ns))  # its mtime as recorded
+    config = repo / ".mreg" / "config.yaml"
+    doc = yaml.safe_load(config.read_text())
+    doc["cache"]["dir"] = str(copy)
+    config.write_text(yaml.safe_dump(doc))
+    with Project.open(repo) as proj:
+        assert proj.store.root == copy
+        assert status(proj)[0].cache == "partial"
+
+
+def test_an_edited_manifest_blob_is_not_trusted(repo: Path) -> None:
+    _, card = _aged_folder_model(repo)
+    with Project.open(repo) as proj:
+        assert status(proj)[0].cache == "ok"
+    manifest = blob_path(repo, card.artifact.oid)
+    manifest.chmod(0o644)
+    manifest.write_bytes(manifest.read_bytes().replace(b"f00", b"g00"))
+    with Project.open(repo) as proj:
+        assert status(proj)[0].cache == "partial"

@@ -3,6 +3,7 @@ output, exit codes and errors as the typer command; any option goes to typer."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,28 @@ def test_options_and_odd_arguments_go_to_typer(repo: Path) -> None:
     assert extra.exit_code == 2 and "unexpected extra argument" in extra.stderr
     dashed = run_mreg(repo, "add", "--", "m", "m.bin")
     assert dashed.exit_code == 0 and "Unchanged: m v1" in dashed.stderr + dashed.stdout
+
+
+def test_json_errors_from_option_files_stay_json(repo: Path) -> None:
+    write(repo / "m.bin", b"w")
+    res = run_mreg(repo, "add", "m", "m.bin", "--params", "missing.yaml", "--json")
+    assert res.exit_code == 3 and res.stdout == ""
+    assert "missing.yaml" in res.error_json["error"]["message"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads an unreadable file anyway")
+def test_an_unreadable_path_gets_typers_answer(repo: Path, cli: Cli) -> None:
+    write(repo / "m.bin", b"w").chmod(0)
+    quick = run_mreg(repo, "add", "m", "m.bin")
+    assert quick.exit_code == 2 and "is not readable" in quick.stderr
+    assert quick.stderr == cli("add", "m", "m.bin").stderr
+
+
+def test_an_unreadable_path_is_left_to_typer(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mreg.cli import quick
+
+    write(repo / "m.bin", b"w")
+    assert quick._plain_add(["add", "m", "m.bin"]) == ("m", "m.bin", False)
+    monkeypatch.setattr(quick.os, "access", lambda path, mode: False)  # as for a non-root user
+    assert quick._plain_add(["add", "m", "m.bin"]) is None
+    assert quick._plain_add(["add", "m", "absent.bin"]) == ("m", "absent.bin", False)

@@ -235,11 +235,12 @@ def _hash_checked(f: _File, store: Store | None) -> tuple[str, bool]:
 
 
 def _may_fork() -> bool:
-    """A helper process is worth it and safe: Linux, two cores, MREG_PROCESSES is not 1,
+    """A helper process is worth it and safe: Linux, two cores this process may run on
+    (its CPU affinity), MREG_PROCESSES is not 1,
     and this process has no other thread, Python's or native (a training script's
     OpenMP pool): a fork copies only the calling thread, so a lock another one held
     would stay held in the child."""
-    if not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2:
+    if not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2:
         return False
     if os.environ.get("MREG_PROCESSES", "") == "1":
         return False
@@ -261,6 +262,8 @@ class _Helper:
     """
 
     def __init__(self, share: list[_File], store: Store | None) -> None:
+        import signal
+
         self.share = share
         self.pid: int | None = None
         self._fd = -1
@@ -268,15 +271,21 @@ class _Helper:
             r, w = os.pipe()
         except OSError:
             return
+        # Ctrl-C is held off across the fork, so that the child cannot be interrupted
+        # before its `try`: unwinding the parent's stack there would run the parent's
+        # clean-up (unlock the writers' lock, which the child shares) in the child.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             pid = os.fork()
         except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(r)
             os.close(w)
             return
         if pid == 0:  # the child
             code = 1
             try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                 os.close(r)
                 lines = []
                 for f in share:
@@ -288,6 +297,7 @@ class _Helper:
                 code = 0
             finally:
                 os._exit(code)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(w)
         self.pid, self._fd = pid, r
 
@@ -298,12 +308,19 @@ class _Helper:
         try:
             while chunk := os.read(self._fd, 1 << 16):
                 chunks.append(chunk)
-        finally:
-            os.close(self._fd)
+        except BaseException:  # interrupted: stop the child before waiting for it
+            self.kill()
+            raise
+        os.close(self._fd)
+        self._fd = -1
+        try:
             _, status = os.waitpid(self.pid, 0)
-            self.pid = None
+            failed = os.waitstatus_to_exitcode(status) != 0
+        except ChildProcessError:  # SIGCHLD ignored, or reaped by someone else:
+            failed = False  # whole, well-formed answers below still count
+        self.pid = None
         lines = b"".join(chunks).decode("ascii", "replace").splitlines()
-        if os.waitstatus_to_exitcode(status) != 0 or len(lines) != len(self.share):
+        if failed or len(lines) != len(self.share):
             return None
         out: list[_Done] = []
         for f, line in zip(self.share, lines, strict=True):
@@ -321,9 +338,11 @@ class _Helper:
 
         with contextlib.suppress(OSError):
             os.kill(self.pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.close(self._fd)
-        with contextlib.suppress(OSError):
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = -1
+        with contextlib.suppress(OSError):  # ChildProcessError: reaped already
             os.waitpid(self.pid, 0)
         self.pid = None
 
@@ -339,8 +358,22 @@ def _fingerprint(files: list[_File]) -> str:
     return oid_of_bytes(f"manifest-{MANIFEST_SCHEMA}\0{rows}".encode("utf-8", "surrogateescape"))
 
 
-def _stamp(mtimes: list[int]) -> str:
-    return ",".join(map(str, mtimes))
+def _stamp(store: Store, oid: str, heads: str) -> tuple[str, list[int]] | None:
+    """What a complete-manifest record trusts, and the mtimes in it (for the racy rule):
+    the cache's path, the manifest blob's (inode, size, mtime_ns), and each fan-out
+    folder's (inode, mtime_ns). A copy of the cache has other inodes; an edited manifest
+    another mtime; a blob added to or removed from a folder moves its mtime. None when
+    the manifest blob or a folder is missing."""
+    folders = store.fanout_stats(heads)
+    try:
+        blob = os.stat(store.blob_str(oid))
+    except OSError:
+        return None
+    if folders is None:
+        return None
+    parts = [os.fspath(store.root), f"{blob.st_ino}:{blob.st_size}:{blob.st_mtime_ns}"]
+    parts += [f"{st.st_ino}:{st.st_mtime_ns}" for st in folders]
+    return "|".join(parts), [blob.st_mtime_ns, *(st.st_mtime_ns for st in folders)]
 
 
 def cache_has_all(
@@ -357,8 +390,8 @@ def cache_has_all(
     known = state.complete_lookup(oid)
     if known is not None:
         heads, stamp = known
-        mtimes = store.fanout_mtimes(heads)
-        if mtimes is not None and _stamp(mtimes) == stamp:
+        now = _stamp(store, oid, heads)
+        if now is not None and now[0] == stamp:
             return True
     started = now_ns()
     try:
@@ -370,11 +403,11 @@ def cache_has_all(
         return False  # no manifest blob, or a corrupt one
     oids = {e.oid for e in entries}
     heads = store.fanout_heads([oid, *oids])
-    mtimes = store.fanout_mtimes(heads)  # before looking: a later removal must show
+    stamped = _stamp(store, oid, heads)  # before looking: a later removal must show
     if len(store.has_many(oids)) < len(oids):
         return False
-    if mtimes is not None and not any(is_racy_ns(t, started) for t in mtimes):
-        state.complete_record(oid, heads, _stamp(mtimes))
+    if stamped is not None and not any(is_racy_ns(t, started) for t in stamped[1]):
+        state.complete_record(oid, heads, stamped[0])
     return True
 
 

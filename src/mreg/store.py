@@ -36,6 +36,18 @@ def _oid_parts(oid: str) -> tuple[str, str]:
     return hexdigest[:2], hexdigest[2:]
 
 
+def _discard(tmp: str) -> None:
+    """Remove a temp file, read-only or not (Windows refuses to delete a read-only one)."""
+    try:
+        os.unlink(tmp)
+    except PermissionError:
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, 0o600)
+            os.unlink(tmp)
+    except OSError:
+        pass
+
+
 def storage_error(exc: OSError, where: Path | str) -> StorageError:
     """Turn an OSError from a write into a clear, one-line StorageError."""
     if exc.errno == errno.ENOSPC:
@@ -134,14 +146,12 @@ class Store:
         """The fan-out folders that oids live in, as their two-digit names joined."""
         return "".join(sorted({oid[_AT : _AT + 2] for oid in oids}))
 
-    def fanout_mtimes(self, heads: str) -> list[int] | None:
-        """The mtime_ns of each fan-out folder fanout_heads named: a blob added to or
-        removed from a folder changes its mtime. None when one of them is missing."""
+    def fanout_stats(self, heads: str) -> list[os.stat_result] | None:
+        """The stat of each fan-out folder fanout_heads named (a blob added to or removed
+        from a folder changes its mtime); None when one of them is missing."""
         base = f"{os.fspath(self.root)}/{ALGO}"
         try:
-            return [
-                os.stat(f"{base}/{heads[i : i + 2]}").st_mtime_ns for i in range(0, len(heads), 2)
-            ]
+            return [os.stat(f"{base}/{heads[i : i + 2]}") for i in range(0, len(heads), 2)]
         except OSError:
             return None
 
@@ -272,10 +282,11 @@ class Store:
                     os.fsync(fd)
             finally:
                 os.close(fd)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise storage_error(exc, self.root) from None
+        except BaseException as exc:  # Ctrl-C too: no temp file left behind
+            _discard(tmp)
+            if isinstance(exc, OSError):
+                raise storage_error(exc, self.root) from None
+            raise
         self._commit(tmp, oid, absent=True, read_only=True, final=final)
         return oid
 

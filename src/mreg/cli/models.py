@@ -101,6 +101,7 @@ def add_cmd(
       mreg add churn out/model.pkl --metrics metrics.json --data train=data/train.csv
       mreg add vision/resnet50 checkpoints/ --framework pytorch --commit
     """
+    render.STATE.json = json  # before the option files are read: their errors too
     from mreg.cli.quick import show_add
     from mreg.registry import deep_merge
 

@@ -126,6 +126,8 @@ def _plain_add(args: list[str]) -> tuple[str, str, bool] | None:
         return None
     if any(a.startswith("-") or not a for a in rest):
         return None  # an option, `--`, or an empty argument: typer says what it makes of it
+    if os.path.exists(rest[1]) and not os.access(rest[1], os.R_OK):
+        return None  # typer's own check of PATH says it is not readable
     return rest[0], rest[1], json
 
 
