@@ -579,20 +579,21 @@ def test_nothing_is_recorded_for_racily_clean_files_or_folders(repo: Path) -> No
 _HELPER_SCRIPT = """
 import json, os, sys
 from pathlib import Path
-from mreg import artifact
+from mreg import artifact, forkshare
 from mreg.statecache import StateCache
 from mreg.store import Store
 
-artifact.HELPER_FROM = 8
+forkshare.FORK_FROM = 8
 folder, cache, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 parent = os.getpid()
 started = []
-real_init, real_hash = artifact._Helper.__init__, artifact._hash_checked
+real_start, real_hash = forkshare.ForkShare._start, artifact._hash_checked
 
-def init(self, share, store):
-    real_init(self, share, store)
+def start(self, share, work):
+    forked = real_start(self, share, work)
     if os.getpid() == parent:
-        started.append(self.pid is not None)
+        started.append(forked)
+    return forked
 
 if mode == "sigchld ignored":  # children reaped by the kernel: waitpid finds none
     import signal
@@ -605,7 +606,7 @@ def hash_checked(f, store):
         raise RuntimeError("the parent fails")
     return real_hash(f, store)
 
-artifact._Helper.__init__ = init
+forkshare.ForkShare._start = start
 artifact._hash_checked = hash_checked
 state = StateCache(cache / "state.sqlite")
 try:
@@ -676,21 +677,6 @@ def test_a_failing_parent_stops_and_reaps_its_helper(tmp_path: Path) -> None:
     assert result["helper"] == [True]
     assert result["error"] == "the parent fails"
     assert result["children"] == []
-
-
-def test_no_helper_beside_another_thread_or_when_told(monkeypatch: pytest.MonkeyPatch) -> None:
-    import threading
-
-    stop = threading.Event()
-    other = threading.Thread(target=stop.wait)
-    other.start()
-    try:
-        assert not artifact._may_fork()
-    finally:
-        stop.set()
-        other.join()
-    monkeypatch.setenv("MREG_PROCESSES", "1")
-    assert not artifact._may_fork()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")

@@ -8,10 +8,8 @@ thread, in one read each.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat as stat_mod
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import NamedTuple
 
 from mreg.card import KIND_DIR, KIND_FILE
 from mreg.errors import InvalidPath, MregError
+from mreg.forkshare import ForkShare
 from mreg.hashing import (
     FIRST_READ,
     MANIFEST_SCHEMA,
@@ -176,15 +175,13 @@ def _process(
     # Small ones go one after another in this thread, meanwhile: their cost is per-file
     # Python and file-system metadata, which more threads only fight over (the GIL, the
     # folders' locks). 10,000 x 1 KiB files: 0.86 s on one thread, 1.5 s on 2 to 8.
-    # From HELPER_FROM of them, a forked helper process takes every other one.
+    # From FORK_FROM of them, a forked helper process takes every other one.
     large = [f for f in todo if f.st.st_size > SMALL]
-    small = [f for f in todo if f.st.st_size <= SMALL]
-    theirs = small[1::2] if len(small) >= HELPER_FROM and _may_fork() else []
-    helper = _Helper(theirs, store) if theirs else None
-    if helper is not None and helper.pid is not None:
-        small = small[0::2]
-    else:
-        helper, theirs = None, []
+    share = ForkShare(
+        [f for f in todo if f.st.st_size <= SMALL],
+        lambda f: "{} {:d}".format(*_hash_checked(f, store)),
+    )
+    small = share.mine
     try:
         if len(large) > 1 or (large and small):
             from concurrent.futures import ThreadPoolExecutor  # not on status's start-up path
@@ -195,17 +192,18 @@ def _process(
                 results += pending
         else:
             results = [work(f) for f in large + small]
-        helped = helper.results() if helper is not None else None
+        helped = share.results()
     except BaseException:
-        if helper is not None:
-            helper.kill()
+        share.kill()
         raise
-    if helped is None:  # no helper, or it failed: its share is done here (errors and all)
-        results += [work(f) for f in theirs]
-    else:
-        results += helped
+    for f, answer in helped:
+        oid, _, held = (answer or "").partition(" ")
+        if not is_oid(oid):  # the helper could not: done here, errors and all
+            results.append(work(f))
+            continue
+        results.append((f, oid, held == "1"))
         if progress:
-            progress(sum(f.st.st_size for f in theirs))
+            progress(f.st.st_size)
     fresh: list[tuple[str, os.stat_result, str]] = []
     for f, oid, unchanged in results:
         oids[f.key] = oid
@@ -219,8 +217,6 @@ def _process(
 
 
 _Done = tuple[_File, str, bool]  # a file, its oid, and whether its stat held while read
-# Small files from which a helper process takes half (Linux, two cores or more).
-HELPER_FROM = 2000
 
 
 def _hash_checked(f: _File, store: Store | None) -> tuple[str, bool]:
@@ -232,119 +228,6 @@ def _hash_checked(f: _File, store: Store | None) -> tuple[str, bool]:
         st.st_size,
         st.st_mtime_ns,
     )
-
-
-def _may_fork() -> bool:
-    """A helper process is worth it and safe: Linux, two cores this process may run on
-    (its CPU affinity), MREG_PROCESSES is not 1,
-    and this process has no other thread, Python's or native (a training script's
-    OpenMP pool): a fork copies only the calling thread, so a lock another one held
-    would stay held in the child."""
-    if not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2:
-        return False
-    if os.environ.get("MREG_PROCESSES", "") == "1":
-        return False
-    try:
-        return len(os.listdir("/proc/self/task")) == 1
-    except OSError:  # no /proc: no way to tell
-        return False
-
-
-class _Helper:
-    """A forked process that hashes (and stores) a share of the small files.
-
-    Many small files cost per-file Python and system calls, which threads only fight
-    over (the GIL); a second process halves them on two cores. The child uses nothing
-    but the files, the store's folders and a pipe: it answers one line per file, `OID
-    0|1` (the stat held while read), and leaves with os._exit (no cleanup of what it
-    shares with the parent: the sqlite connection, the lock). If it fails in any way,
-    results() is None and the parent does the share itself, errors and all.
-    """
-
-    def __init__(self, share: list[_File], store: Store | None) -> None:
-        import signal
-
-        self.share = share
-        self.pid: int | None = None
-        self._fd = -1
-        try:
-            r, w = os.pipe()
-        except OSError:
-            return
-        # Ctrl-C is held off across the fork, so that the child cannot be interrupted
-        # before its `try`: unwinding the parent's stack there would run the parent's
-        # clean-up (unlock the writers' lock, which the child shares) in the child.
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
-            pid = os.fork()
-        except OSError:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            os.close(r)
-            os.close(w)
-            return
-        if pid == 0:  # the child
-            code = 1
-            try:
-                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-                os.close(r)
-                lines = []
-                for f in share:
-                    oid, unchanged = _hash_checked(f, store)
-                    lines.append(f"{oid} {int(unchanged)}\n")
-                view = memoryview("".join(lines).encode())
-                while view:
-                    view = view[os.write(w, view) :]
-                code = 0
-            finally:
-                os._exit(code)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        os.close(w)
-        self.pid, self._fd = pid, r
-
-    def results(self) -> list[_Done] | None:
-        """Wait for the child; its results, or None if it failed."""
-        assert self.pid is not None
-        chunks = []
-        try:
-            while chunk := os.read(self._fd, 1 << 16):
-                chunks.append(chunk)
-        except BaseException:  # interrupted: stop the child before waiting for it
-            self.kill()
-            raise
-        os.close(self._fd)
-        self._fd = -1
-        try:
-            _, status = os.waitpid(self.pid, 0)
-            failed = os.waitstatus_to_exitcode(status) != 0
-        except ChildProcessError:  # SIGCHLD ignored, or reaped by someone else:
-            failed = False  # whole, well-formed answers below still count
-        self.pid = None
-        lines = b"".join(chunks).decode("ascii", "replace").splitlines()
-        if failed or len(lines) != len(self.share):
-            return None
-        out: list[_Done] = []
-        for f, line in zip(self.share, lines, strict=True):
-            oid, _, unchanged = line.partition(" ")
-            if not is_oid(oid) or unchanged not in ("0", "1"):
-                return None
-            out.append((f, oid, unchanged == "1"))
-        return out
-
-    def kill(self) -> None:
-        """Stop the child (the parent is failing or interrupted) and reap it."""
-        if self.pid is None:
-            return
-        import signal
-
-        with contextlib.suppress(OSError):
-            os.kill(self.pid, signal.SIGKILL)
-        if self._fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._fd = -1
-        with contextlib.suppress(OSError):  # ChildProcessError: reaped already
-            os.waitpid(self.pid, 0)
-        self.pid = None
 
 
 def _fingerprint(files: list[_File]) -> str:

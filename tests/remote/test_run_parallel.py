@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from tests.helpers import blob_path, run_mreg, sha, write
 
 from mreg.errors import BlobCorrupt, RemoteError
 from mreg.transfer import run_parallel
@@ -45,3 +51,54 @@ def test_other_exceptions_propagate(jobs: int) -> None:
 
     with pytest.raises(ValueError, match="a bug"):
         run_parallel(list(range(5)), fn, jobs, lambda _i, _e: True)
+
+
+# ------------------------------------ push to a folder remote with a helper process
+
+_PUSH = """
+import json, sys
+from pathlib import Path
+from mreg import forkshare, transfer
+from mreg.project import Project
+
+forkshare.FORK_FROM = 8
+started = []
+real_start = forkshare.ForkShare._start
+
+def start(self, share, work):
+    forked = real_start(self, share, work)
+    started.append(forked)
+    return forked
+
+forkshare.ForkShare._start = start
+with Project.open(Path(sys.argv[1])) as proj:
+    r = transfer.push(proj, remote_name="f")
+print(json.dumps({"helper": started, "sent": r.transferred, "corrupt": sorted(r.corrupt)}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+@pytest.mark.parametrize("damaged", [False, True])
+def test_a_push_to_a_folder_shares_its_blobs_with_a_helper(repo: Path, damaged: bool) -> None:
+    for i in range(40):
+        write(repo / "ck" / f"f{i:02d}.bin", b"file %d" % i)
+    assert run_mreg(repo, "add", "ck", "ck").exit_code == 0
+    remote = repo.parent / "remote"
+    assert run_mreg(repo, "remote", "add", "f", str(remote)).exit_code == 0
+    if damaged:  # a cache blob whose bytes no longer match its name: never pushed
+        bad = blob_path(repo, sha(b"file 7"))
+        bad.chmod(0o644)
+        bad.write_bytes(b"file X")
+    done = subprocess.run(
+        [sys.executable, "-c", _PUSH, str(repo)], capture_output=True, text=True, cwd=repo
+    )
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert got["helper"] == [True]  # the files shared (the manifest goes up after them)
+    if damaged:
+        assert got["corrupt"] == [sha(b"file 7")] and got["sent"] == 39  # no manifest
+        assert not (remote / "sha256" / sha(b"file 7")[7:9] / sha(b"file 7")[9:]).exists()
+    else:
+        assert got["corrupt"] == [] and got["sent"] == 41
+        check = run_mreg(repo, "verify", "-r", "f")
+        assert check.exit_code == 0, check.stderr

@@ -1,0 +1,84 @@
+"""mreg.forkshare: a forked helper takes every other item; what it could not do comes
+back as None for the caller to redo. Run in a fresh interpreter: a helper forks only
+from a process with no other thread, which a test session may not be."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from mreg import forkshare
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="the helper is Linux only"
+)
+
+_SCRIPT = """
+import json, os, sys
+from mreg import forkshare
+
+forkshare.FORK_FROM = int(sys.argv[1])
+parent = os.getpid()
+
+def work(item):
+    if os.getpid() == parent:
+        return "parent"
+    if item == 7:
+        raise ValueError("no")
+    return f"{item * 2} \\udcff"  # any str without a newline, lone surrogates too
+
+share = forkshare.ForkShare(list(range(20)), work)
+mine = [work(i) for i in share.mine]
+print(json.dumps({
+    "mine": share.mine, "theirs": share.theirs, "mine_answers": mine,
+    "results": share.results(), "pid_after": share.pid,
+}, ensure_ascii=True))
+"""
+
+
+def _run(fork_from: int, **env: str) -> Any:
+    done = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, str(fork_from)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_the_helper_does_every_other_item_and_hands_back_what_it_could_not() -> None:
+    got = _run(8)
+    assert got["mine"] == list(range(0, 20, 2)) and got["theirs"] == list(range(1, 20, 2))
+    assert got["mine_answers"] == ["parent"] * 10
+    answers = dict((item, answer) for item, answer in got["results"])
+    assert sorted(answers) == got["theirs"]
+    assert answers[7] is None  # work raised in the helper: the caller redoes it
+    assert answers[9] == "18 \udcff"
+    assert got["pid_after"] is None  # reaped
+
+
+@pytest.mark.parametrize(("fork_from", "env"), [(100, {}), (8, {"MREG_PROCESSES": "1"})])
+def test_no_helper_for_few_items_or_when_told(fork_from: int, env: dict[str, str]) -> None:
+    got = _run(fork_from, **env)
+    assert got["mine"] == list(range(20)) and got["theirs"] == [] and got["results"] == []
+
+
+def test_no_helper_beside_another_thread() -> None:
+    import threading
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not forkshare.may_fork()
+        share = forkshare.ForkShare(list(range(5000)), str)
+        assert share.theirs == [] and share.pid is None and len(share.mine) == 5000
+    finally:
+        stop.set()
+        other.join()
