@@ -1,5 +1,6 @@
-"""`mreg add NAME PATH [--json]` answered without typer (mreg.cli.quick): the same
-output, exit codes and errors as the typer command; any option goes to typer."""
+"""`mreg add NAME PATH [--json]` and `mreg checkout [REF]... [-f] [--json]` answered
+without typer (mreg.cli.quick): the same output, exit codes and errors as the typer
+commands; any other option goes to typer."""
 
 from __future__ import annotations
 
@@ -119,3 +120,64 @@ def test_an_unreadable_path_is_left_to_typer(repo: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(quick.os, "access", lambda path, mode: False)  # as for a non-root user
     assert quick._plain_add(["add", "m", "m.bin"]) is None
     assert quick._plain_add(["add", "m", "absent.bin"]) == ("m", "absent.bin", False)
+
+
+# ---------------------------------------------------------------- mreg checkout
+
+
+def _twin_checkouts(tmp_path: Path) -> tuple[Path, Path]:
+    quick_repo, typer_repo = _twin_repos(tmp_path)
+    for root in (quick_repo, typer_repo):
+        assert run_mreg(root, "add", "m", "out/m.bin").exit_code == 0
+        assert run_mreg(root, "add", "ckpt", "ckpt").exit_code == 0
+    return quick_repo, typer_repo
+
+
+@pytest.mark.parametrize("flags", [[], ["--json"], ["-f"], ["--force", "--json"]])
+def test_checkout_gives_the_typer_commands_output(
+    tmp_path: Path, cli: Cli, flags: list[str]
+) -> None:
+    quick_repo, typer_repo = _twin_checkouts(tmp_path)
+
+    def both(*args: str) -> tuple[int, str]:
+        quick = run_mreg(quick_repo, *args)
+        typed = cli("-C", str(typer_repo), *args)
+        assert (quick.exit_code, quick.stdout, quick.stderr) == (
+            typed.exit_code,
+            typed.stdout,
+            typed.stderr,
+        )
+        return quick.exit_code, quick.stdout + quick.stderr
+
+    assert both("checkout", *flags)[0] == 0  # nothing to do
+    for root in (quick_repo, typer_repo):
+        (root / "out" / "m.bin").unlink()
+        write(root / "ckpt" / "a.bin", b"edited, not in the cache")
+    code, out = both("checkout", "m", *flags)
+    assert (
+        code == 0 and ('"action": "created"' if "--json" in flags else "created out/m.bin") in out
+    )
+    code, out = both("checkout", *flags, "ckpt")
+    if "-f" in flags or "--force" in flags:
+        assert code == 0 and (quick_repo / "ckpt" / "a.bin").read_bytes() == b"shard a"
+    else:  # a change that is not in the cache is not overwritten
+        assert code != 0 and "ckpt" in out
+        assert (quick_repo / "ckpt" / "a.bin").read_bytes() == b"edited, not in the cache"
+    code, out = both("checkout", "nosuch", *flags)
+    assert code == 3 and "nosuch" in out
+
+
+def test_checkout_does_not_import_typer(repo: Path) -> None:
+    write(repo / "m.bin", b"w")
+    assert run_mreg(repo, "add", "m", "m.bin").exit_code == 0
+    (repo / "m.bin").unlink()
+    heavy = ("typer", "mreg.cli.app", "mreg.cli.models")
+    assert modules_imported_by(repo, ["checkout", "m"], heavy) == []
+    assert (repo / "m.bin").read_bytes() == b"w"
+
+
+def test_checkout_options_typer_knows_go_to_typer(repo: Path) -> None:
+    helped = run_mreg(repo, "checkout", "--help")
+    assert helped.exit_code == 0 and "Examples:" in helped.stdout
+    bad = run_mreg(repo, "checkout", "--bogus")
+    assert bad.exit_code == 2 and "No such option: --bogus" in bad.stderr

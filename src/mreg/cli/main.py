@@ -1,8 +1,8 @@
 """The console-script entry point: fast paths first, then the typer app.
 
 `mreg --version` and `mreg hook` with nothing to do answer without importing typer,
-gitpython, rich or yaml; a plain `mreg status` and `mreg add NAME PATH` without typer
-(mreg.cli.quick).
+gitpython, rich or yaml; a plain `mreg status`, `mreg add NAME PATH` and
+`mreg checkout` without typer (mreg.cli.quick).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
         code = fast_path(args[1:])
         if code is not None:
             sys.exit(code)
-    if args[:1] in (["status"], ["add"]):
+    if args[:1] in (["status"], ["add"], ["checkout"]):
         from mreg.cli.quick import main as quick
 
         code = quick(args)

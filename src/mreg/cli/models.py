@@ -296,34 +296,9 @@ def checkout_cmd(
       mreg checkout churn@v1
       mreg checkout churn --force
     """
-    render.STATE.json = json
-    from mreg.checkout import checkout_card, raise_for
-    from mreg.refs import resolve_card
-    from mreg.registry import list_cards
+    from mreg.cli.quick import show_checkout
 
-    broken: list[str] = []
-    with _project() as proj, proj.lock():
-        if refs:
-            cards = [resolve_card(proj, r) for r in refs]
-        else:
-            entries = list_cards(proj)
-            cards = [e.card for e in entries if e.card is not None]
-            broken = [e.error or e.path for e in entries if e.card is None]
-        results = [checkout_card(proj, c, force=force) for c in cards]
-    if json:
-        render.emit_json(
-            {
-                "models": [
-                    {"name": r.name, "path": r.path, "action": r.action, "conflicts": r.conflicts}
-                    for r in results
-                ]
-            }
-        )
-    else:
-        for r in results:
-            if r.action in ("created", "updated"):
-                render.note(f"{r.action} {r.path} ({r.name})")
-    raise_for(results, broken)
+    show_checkout(refs or [], force=force, json=json)
 
 
 COMMANDS: list[tuple[str, Callable[..., None]]] = [

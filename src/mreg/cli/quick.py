@@ -1,11 +1,12 @@
-"""`mreg status` and a plain `mreg add NAME PATH` without typer: what CI steps, hooks
-and training scripts run most.
+"""`mreg status`, a plain `mreg add NAME PATH` and `mreg checkout` without typer: what
+CI steps, hooks, deploy jobs and training scripts run most.
 
 Layer: cli. Typer, its bundled click and `inspect` cost about a third of a plain
 `mreg status` or an unchanged re-add, so `mreg status` with nothing but its own flags
-(`--json`, `--md`, `--remote`) and `mreg add NAME PATH [--json]` are answered here,
-through the same bodies and the same error funnel as the typer commands
-(`mreg.cli.models.status_cmd` and `add_cmd` call `show_status` and `show_add` too).
+(`--json`, `--md`, `--remote`), `mreg add NAME PATH [--json]` and `mreg checkout
+[REF]... [-f|--force] [--json]` are answered here, through the same bodies and the same
+error funnel as the typer commands (`mreg.cli.models.status_cmd`, `add_cmd` and
+`checkout_cmd` call `show_status`, `show_add` and `show_checkout` too).
 Anything else (`--help`, a typo, an option, global options) goes to typer, which also
 gives usage errors.
 """
@@ -118,6 +119,51 @@ def show_add(name: str, path: Path, *, json: bool = False, **options: Any) -> No
         )
 
 
+def show_checkout(refs: list[str], *, force: bool = False, json: bool = False) -> None:
+    """The body of `mreg checkout` (see its help in mreg.cli.models.checkout_cmd)."""
+    render.STATE.json = json
+    from mreg.checkout import checkout_card, raise_for
+    from mreg.project import Project
+    from mreg.refs import resolve_card
+    from mreg.registry import list_cards
+
+    broken: list[str] = []
+    with Project.open() as proj, proj.lock():
+        if refs:
+            cards = [resolve_card(proj, r) for r in refs]
+        else:
+            entries = list_cards(proj)
+            cards = [e.card for e in entries if e.card is not None]
+            broken = [e.error or e.path for e in entries if e.card is None]
+        results = [checkout_card(proj, c, force=force) for c in cards]
+    if json:
+        render.emit_json(
+            {
+                "models": [
+                    {"name": r.name, "path": r.path, "action": r.action, "conflicts": r.conflicts}
+                    for r in results
+                ]
+            }
+        )
+    else:
+        for r in results:
+            if r.action in ("created", "updated"):
+                render.note(f"{r.action} {r.path} ({r.name})")
+    raise_for(results, broken)
+
+
+def _plain_checkout(args: list[str]) -> tuple[list[str], bool, bool] | None:
+    """(REFs, --force, --json) when args are `checkout [REF]... [-f|--force] [--json]`."""
+    if args[:1] != ["checkout"]:
+        return None
+    flags = {"-f", "--force", "--json"}
+    refs = [a for a in args[1:] if a not in flags]
+    if any(a.startswith("-") or not a for a in refs):
+        return None  # another option, `--`, or an empty argument: typer says what it makes of it
+    rest = args[1:]
+    return refs, "-f" in rest or "--force" in rest, "--json" in rest
+
+
 def _plain_add(args: list[str]) -> tuple[str, str, bool] | None:
     """(NAME, PATH, --json) when args are `add NAME PATH [--json]` and nothing else."""
     json = "--json" in args
@@ -132,16 +178,21 @@ def _plain_add(args: list[str]) -> tuple[str, str, bool] | None:
 
 
 def main(args: list[str]) -> int | None:
-    """Run `mreg status FLAGS` or `mreg add NAME PATH [--json]` and return the exit
-    code; None when args are neither."""
+    """Run `mreg status FLAGS`, `mreg add NAME PATH [--json]` or `mreg checkout [REF]...
+    [-f] [--json]` and return the exit code; None when args are none of them."""
     plain_add = _plain_add(args)
-    if plain_add is None and (args[:1] != ["status"] or not set(args[1:]) <= set(FLAGS)):
+    plain_checkout = _plain_checkout(args)
+    status = args[:1] == ["status"] and set(args[1:]) <= set(FLAGS)
+    if plain_add is None and plain_checkout is None and not status:
         return None
     render.STATE.debug = os.environ.get("MREG_DEBUG", "") not in ("", "0")
     try:
         if plain_add is not None:
             name, path, json = plain_add
             show_add(name, Path(path), json=json)
+        elif plain_checkout is not None:
+            refs, force, json = plain_checkout
+            show_checkout(refs, force=force, json=json)
         else:
             show_status(json="--json" in args, md="--md" in args, remote="--remote" in args)
     except (Exception, KeyboardInterrupt) as exc:
