@@ -23,7 +23,10 @@ and a 1 GiB file freed before every step that writes the big file (see free()):
   tools end with the files in the work tree and the blobs in their cache; every file
   is checked (count and sha256) after the timing;
 - limits, once per run: `cp -r` of the folder and `cp` of the big file to a folder on
-  the same disk (the local remote's floor).
+  the same disk (the local remote's floor); for S3, the same pushes and the folder's
+  pull by a plain boto3 client (`_s3_floor.py`: one request per object on 16 threads,
+  `upload_file` for the big file), the server's floor: a target this misses cannot be
+  met by any client of that server.
 
 Targets: folder push and pull <= 1/3 of DVC's time (issue 4); big-file push and pull
 <= 1/2 of DVC's (issue 6); big-file push to a local remote <= 1.5 x `cp`; no-op push
@@ -80,7 +83,8 @@ NOOP_ABS = 1.0  # seconds
 RSS_SIZE_RATIO = 1.1  # max RSS at full size vs at a quarter of it
 KINDS = ("local", "s3")
 KIND_LABEL = {"local": "local folder remote", "s3": "S3 remote (moto)"}
-BUCKETS = {"mreg": "mreg-bench", "dvc": "dvc-bench"}
+BUCKETS = {"mreg": "mreg-bench", "dvc": "dvc-bench", "floor": "floor-bench"}
+FLOOR = HERE / "_s3_floor.py"  # a plain boto3 client: the S3 server's floor
 
 # Quiet, offline peers: no analytics, no update check.
 PEER_ENV = {"DO_NOT_TRACK": "1", "DVC_NO_ANALYTICS": "1", "GTO_NO_ANALYTICS": "1"}
@@ -436,6 +440,8 @@ class Bench:
             self.note("limit.cpr", measured(cmd, limits, self.env))
         tools = self.tools if i % 2 == 0 else self.tools[::-1]
         for kind in self.kinds:
+            if kind == "s3":
+                self.s3_floor(i)
             for tool in tools:
                 self.push_steps(tool, kind, i)
             for tool in tools:
@@ -446,6 +452,22 @@ class Bench:
             self.keep_spares()
         if self.s3 is not None:
             self.s3.reset()
+
+    def s3_floor(self, i: int) -> None:
+        """The same transfers by a plain boto3 client (_s3_floor.py): the server's floor."""
+        assert self.s3 is not None
+        src, bucket, prefix = self.tmp / "src", BUCKETS["floor"], f"floor{i}"
+        floor = [sys.executable, str(FLOOR)]
+        for key, op, where in (
+            ("limit.s3putdir", "putdir", src / "folder"),
+            ("limit.s3getdir", "getdir", self.tmp / "limits" / f"s3get{i}"),
+            ("limit.s3putbig", "putbig", src / "big.bin"),
+        ):
+            self.free()
+            m = measured([*floor, op, self.s3.url, bucket, prefix, str(where)], self.tmp, self.env)
+            if int(m.out.split()[-1]) != (1 if op == "putbig" else self.n):
+                sys.exit(f"bench_remote: the S3 floor's {op} moved {m.out.strip()} objects")
+            self.note(key, m)
 
     def push_steps(self, tool: str, kind: str, i: int) -> None:
         name = f"{kind}{i}"
@@ -613,14 +635,20 @@ def make_rows(bench: Bench) -> list[tuple[Row, str, str]]:
         def mp(step: str, d: dict[str, list[float]] = w, kind: str = kind) -> tuple:
             return med(d, f"{kind}.{step}.mreg"), med(d, f"{kind}.{step}.dvc")
 
-        dir_lim, big_lim = (cpr, cp) if local else (None, None)
+        if local:
+            push_lim, pull_lim, big_lim = cpr, cpr, cp
+            dir_name, big_name = "cp -r", "cp"
+        else:  # the server's floor: a plain boto3 client moving the same objects
+            push_lim, pull_lim = med(w, "limit.s3putdir"), med(w, "limit.s3getdir")
+            big_lim = med(w, "limit.s3putbig")
+            dir_name, big_name = "boto3, 16 threads", "boto3 upload_file"
         m, p = mp("pushdir")
         add(
             f"{kind}.pushdir",
             f"push {n:,} x {kib} KiB files, {where}",
             "dvc push",
-            dir_lim,
-            "cp -r",
+            push_lim,
+            dir_name,
             "<= 0.33x peer",
             verdict(m, p, DIR_RATIO),
         )
@@ -639,8 +667,8 @@ def make_rows(bench: Bench) -> list[tuple[Row, str, str]]:
             f"{kind}.pulldir",
             f"pull those files into a fresh clone, {where}",
             "dvc pull",
-            dir_lim,
-            "cp -r",
+            pull_lim,
+            dir_name,
             "<= 0.33x peer",
             verdict(m, p, DIR_RATIO),
         )
@@ -655,7 +683,7 @@ def make_rows(bench: Bench) -> list[tuple[Row, str, str]]:
             f"push {mib} MiB file, {where}",
             "dvc push",
             big_lim,
-            "cp",
+            big_name,
             target,
             met,
         )
@@ -664,7 +692,7 @@ def make_rows(bench: Bench) -> list[tuple[Row, str, str]]:
             f"{kind}.pullbig",
             f"pull that file into a fresh clone, {where}",
             "dvc pull",
-            big_lim,
+            cp if local else None,
             "cp",
             "<= 0.5x peer",
             verdict(m, p, BIG_RATIO),
@@ -717,6 +745,13 @@ def report(
         limits = (
             f" Limits: `cp` {args.size_mib} MiB {fmt(med(w, 'limit.cp'), 's')}, `cp -r` of the "
             f"folder {fmt(med(w, 'limit.cpr'), 's')}."
+        )
+    if "limit.s3putdir" in w:
+        limits += (
+            " S3 floor (`_s3_floor.py`, a plain boto3 client on the same server, no hashing"
+            f" or cache): folder push {fmt(med(w, 'limit.s3putdir'), 's')} and pull"
+            f" {fmt(med(w, 'limit.s3getdir'), 's')} (one request per object, 16 threads),"
+            f" big push {fmt(med(w, 'limit.s3putbig'), 's')} (`upload_file`)."
         )
     text = "\n".join(
         [
