@@ -719,7 +719,9 @@ class Remote:
         kwargs = _put_kwargs(self.protocol, size)
 
         def send(dest: str) -> None:
-            if counter is None:
+            if self.protocol == "s3" and size >= 2 * kwargs["chunksize"]:
+                _s3_multipart(self.fs, str(src), dest, size, kwargs["chunksize"], counter)
+            elif counter is None:
                 self.fs.put_file(str(src), dest, **kwargs)
             else:
                 self.fs.put_file(str(src), dest, callback=_fsspec_callback(counter), **kwargs)
@@ -882,9 +884,9 @@ class Remote:
             self._call("removing temp files", lambda: self.fs.rm(paths))
 
 
-# S3 uploads: parts of PUT_PART bytes, PUT_PARTS at a time, so that a push's memory stays
-# near PUT_PARTS x PUT_PART whatever the blob's size (s3fs: 10 x 50 MiB, and a blob under
-# 100 MiB read whole). S3 allows at most 10,000 parts: a huge blob gets larger parts.
+# S3 uploads: parts of PUT_PART bytes, PUT_PARTS at a time (_s3_multipart), so that a
+# push's memory stays near PUT_PARTS x PUT_PART whatever the blob's size; a blob under
+# 2 x PUT_PART is one PUT. S3 allows at most 10,000 parts: a huge blob gets larger parts.
 PUT_PART = 16 * 1024 * 1024
 PUT_PARTS = 2
 MAX_PARTS = 10_000
@@ -898,6 +900,62 @@ def _put_kwargs(protocol: str, size: int) -> dict[str, Any]:
         return {}
     part = max(PUT_PART, -(-size // MAX_PARTS))
     return {"chunksize": part, "max_concurrency": PUT_PARTS}
+
+
+def _s3_multipart(
+    fs: Any, src: str, dest: str, size: int, part: int, counter: _ByteCounter | None
+) -> None:
+    """Upload src to dest as S3 parts of `part` bytes, PUT_PARTS of them in flight (so
+    memory stays near PUT_PARTS x part whatever the size), the way boto3's s3transfer
+    does it: CRC32 declared when the upload starts and each part's checksum passed to
+    the completion, so S3 checks every part and a server computes no whole-object
+    checksum of its own (moto spent 3.3 s of a 13 s 1 GiB upload on one otherwise).
+    A failed upload is aborted: nothing appears under dest."""
+    from fsspec.asyn import sync
+
+    sync(fs.loop, _s3_multipart_async, fs, src, dest, size, part, counter)
+
+
+async def _s3_multipart_async(
+    fs: Any, src: str, dest: str, size: int, part: int, counter: _ByteCounter | None
+) -> None:
+    import asyncio
+
+    bucket, key, _ = fs.split_path(dest)
+    where = {"Bucket": bucket, "Key": key}
+    started = await fs._call_s3("create_multipart_upload", **where, ChecksumAlgorithm="CRC32")
+    where["UploadId"] = started["UploadId"]
+    gate = asyncio.Semaphore(PUT_PARTS)
+
+    async def one(number: int, offset: int) -> dict[str, Any]:
+        async with gate:  # read only when a slot is free: memory stays bounded
+            with open(src, "rb") as f:
+                f.seek(offset)
+                data = f.read(part)
+            sent = await fs._call_s3(
+                "upload_part", **where, PartNumber=number, Body=data, ChecksumAlgorithm="CRC32"
+            )
+            if counter is not None:
+                counter.add(len(data))
+            done = {"PartNumber": number, "ETag": sent["ETag"]}
+            if "ChecksumCRC32" in sent:  # a server that keeps no checksums answers none
+                done["ChecksumCRC32"] = sent["ChecksumCRC32"]
+            return done
+
+    tasks = [
+        asyncio.ensure_future(one(n, offset))
+        for n, offset in enumerate(range(0, size, part), start=1)
+    ]
+    try:
+        parts = await asyncio.gather(*tasks)
+        await fs._call_s3("complete_multipart_upload", **where, MultipartUpload={"Parts": parts})
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await fs._call_s3("abort_multipart_upload", **where)
+        raise
 
 
 class _S3Body:

@@ -16,7 +16,7 @@ from tests.remote.servers import RemoteKind, make_remote
 
 import mreg.remote
 from mreg.config import RemoteSpec
-from mreg.errors import BlobCorrupt
+from mreg.errors import BlobCorrupt, MregError
 from mreg.remote import PUT_PART, PUT_PARTS, Remote, _put_kwargs, parse_options
 from mreg.store import Store
 
@@ -93,30 +93,73 @@ def test_tampered_blob_is_refused_and_leaves_no_temp(
     assert partials(dest) == []
 
 
-def test_upload_parts_are_bounded(
+def test_upload_parts_are_bounded_and_checksummed(
     opened: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     src = Store(tmp_path / "src")
-    data = os.urandom(40 * MIB + 5)  # over 2 parts: a multipart upload
+    data = os.urandom(5 * PUT_PART + 5)  # over 2 parts: a multipart upload
     oid = src.put_bytes(data)
     fs = opened.fs
-    calls: list[dict[str, Any]] = []
-    real = fs.put_file
+    calls: list[tuple[str, dict[str, Any]]] = []
+    flying = [0, 0]  # parts in flight now, most at once
+    real = fs._call_s3
 
-    def spy(lpath: str, rpath: str, **kwargs: Any) -> Any:
-        calls.append(kwargs)
-        return real(lpath, rpath, **kwargs)
+    async def spy(method: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append((method, kwargs))
+        if method == "upload_part":
+            flying[0] += 1
+            flying[1] = max(flying)
+        try:
+            return await real(method, *args, **kwargs)
+        finally:
+            if method == "upload_part":
+                flying[0] -= 1
 
-    monkeypatch.setattr(fs, "put_file", spy)
+    monkeypatch.setattr(fs, "_call_s3", spy)
     assert opened.upload(oid, src.blob_path(oid)) == len(data)
-    assert calls and calls[0]["chunksize"] == PUT_PART
-    assert calls[0]["max_concurrency"] == PUT_PARTS
+    methods = [m for m, _ in calls]
+    assert methods[0] == "create_multipart_upload" and methods[-1] == "complete_multipart_upload"
+    assert calls[0][1]["ChecksumAlgorithm"] == "CRC32"
+    parts = [kw for m, kw in calls if m == "upload_part"]
+    assert sorted(len(kw["Body"]) for kw in parts) == [5] + [PUT_PART] * 5
+    assert all(kw["ChecksumAlgorithm"] == "CRC32" for kw in parts)
+    assert 1 <= flying[1] <= PUT_PARTS  # memory bounded by the parts in flight
+    done = calls[-1][1]["MultipartUpload"]["Parts"]
+    assert [p["PartNumber"] for p in done] == list(range(1, 7))
+    assert all(p.get("ChecksumCRC32") for p in done)  # S3 checks every part
     dest = Store(tmp_path / "dest")
     opened.download(oid, dest)
     assert dest.read_bytes(oid) == data
     # S3 allows 10,000 parts: a 5 TiB blob gets larger parts; other backends no kwargs.
     assert _put_kwargs("s3", 5 * 1024**4)["chunksize"] * 10_000 >= 5 * 1024**4
     assert _put_kwargs("ssh", 5 * 1024**4) == {}
+
+
+def test_a_failed_multipart_upload_is_aborted(
+    opened: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = Store(tmp_path / "src")
+    oid = src.put_bytes(os.urandom(3 * PUT_PART))
+    fs = opened.fs
+    real = fs._call_s3
+    aborted: list[str] = []
+
+    async def failing(method: str, *args: Any, **kwargs: Any) -> Any:
+        if method == "upload_part" and kwargs["PartNumber"] == 2:
+            raise PermissionError("access denied to this part")  # not retried
+        if method == "abort_multipart_upload":
+            aborted.append(kwargs["UploadId"])
+        return await real(method, *args, **kwargs)
+
+    monkeypatch.setattr(fs, "_call_s3", failing)
+    with pytest.raises(MregError):
+        opened.upload(oid, src.blob_path(oid))
+    monkeypatch.setattr(fs, "_call_s3", real)
+    assert len(aborted) == 1
+    bucket, key, _ = fs.split_path(opened.blob_path(oid))
+    assert not fs.exists(opened.blob_path(oid))
+    pending = fs.call_s3("list_multipart_uploads", Bucket=bucket, Prefix=key)
+    assert pending.get("Uploads", []) == []
 
 
 def test_upload_without_verify_does_not_hash(
