@@ -27,20 +27,28 @@ def _twin_repos(tmp_path: Path) -> tuple[Path, Path]:
     return twins[0], twins[1]
 
 
+def _same_as_typer(cli: Cli, quick_repo: Path, typer_repo: Path, *args: str) -> tuple[int, str]:
+    """Run args through the quick path in one twin and typer in the other; both must
+    give the same exit code, stdout and stderr. The code, and stdout + stderr (notes
+    go to stderr, JSON to stdout)."""
+    quick = run_mreg(quick_repo, *args)
+    typed = cli("-C", str(typer_repo), *args)
+    assert (quick.exit_code, quick.stdout, quick.stderr) == (
+        typed.exit_code,
+        typed.stdout,
+        typed.stderr,
+    )
+    return quick.exit_code, quick.stdout + quick.stderr
+
+
 @pytest.mark.parametrize("flags", [[], ["--json"]])
 def test_same_output_as_the_typer_command(tmp_path: Path, cli: Cli, flags: list[str]) -> None:
     quick_repo, typer_repo = _twin_repos(tmp_path)
 
     def both(*args: str) -> str:
-        quick = run_mreg(quick_repo, *args)
-        typed = cli("-C", str(typer_repo), *args)
-        assert (quick.exit_code, quick.stdout, quick.stderr) == (
-            typed.exit_code,
-            typed.stdout,
-            typed.stderr,
-        )
-        assert quick.exit_code == 0, quick.stderr
-        return quick.stdout + quick.stderr  # notes go to stderr, JSON to stdout
+        code, out = _same_as_typer(cli, quick_repo, typer_repo, *args)
+        assert code == 0, out
+        return out
 
     first = both("add", "m", "out/m.bin", *flags)
     assert ('"status": "new"' if flags else "Registered m v1") in first
@@ -140,14 +148,7 @@ def test_checkout_gives_the_typer_commands_output(
     quick_repo, typer_repo = _twin_checkouts(tmp_path)
 
     def both(*args: str) -> tuple[int, str]:
-        quick = run_mreg(quick_repo, *args)
-        typed = cli("-C", str(typer_repo), *args)
-        assert (quick.exit_code, quick.stdout, quick.stderr) == (
-            typed.exit_code,
-            typed.stdout,
-            typed.stderr,
-        )
-        return quick.exit_code, quick.stdout + quick.stderr
+        return _same_as_typer(cli, quick_repo, typer_repo, *args)
 
     assert both("checkout", *flags)[0] == 0  # nothing to do
     for root in (quick_repo, typer_repo):
