@@ -113,6 +113,9 @@ def scan_dir(folder: Path, key_prefix: str, links_into: Path | None = None) -> l
     return found
 
 
+_Done = tuple[_File, str, bool]  # a file, its oid, and whether its stat held while read
+
+
 def _read_small(path: str, size: int) -> tuple[bytes, os.stat_result]:
     """A small file's bytes, and its stat once read (from the open file: no path lookup)."""
     fd = os.open(path, _O_READ)
@@ -214,9 +217,6 @@ def _process(
     state.record(fresh, started)
     stable = len(fresh) == len(results) and not any(is_racy(st, started) for _, st, _ in fresh)
     return oids, stable
-
-
-_Done = tuple[_File, str, bool]  # a file, its oid, and whether its stat held while read
 
 
 def _hash_checked(f: _File, store: Store | None) -> tuple[str, bool]:

@@ -36,6 +36,16 @@ def _oid_parts(oid: str) -> tuple[str, str]:
     return hexdigest[:2], hexdigest[2:]
 
 
+def _open_new(tmp: str, mode: int) -> int:
+    """Create temp file tmp (it must not exist) for writing; partial/ is made on demand,
+    not per blob."""
+    try:
+        return os.open(tmp, _CREATE, mode)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(tmp), exist_ok=True)
+        return os.open(tmp, _CREATE, mode)
+
+
 def _discard(tmp: str) -> None:
     """Remove a temp file, read-only or not (Windows refuses to delete a read-only one)."""
     try:
@@ -170,11 +180,7 @@ class Store:
         access it was opened with, and no chmod is needed before the rename. Unless the
         umask takes bits of READ_ONLY away (a blob is 0o444 whatever the umask): the
         first file tells, and from then on each gets a chmod."""
-        try:
-            fd = os.open(tmp, _CREATE, READ_ONLY)
-        except FileNotFoundError:  # no partial/ yet: made on demand, not per blob
-            os.makedirs(os.path.dirname(tmp), exist_ok=True)
-            fd = os.open(tmp, _CREATE, READ_ONLY)
+        fd = _open_new(tmp, READ_ONLY)
         try:
             if self._umask_hides is None:
                 self._umask_hides = os.fstat(fd).st_mode & 0o777 != READ_ONLY
@@ -188,11 +194,7 @@ class Store:
     def _temp(self) -> tuple[BinaryIO, Path]:
         tmp = self._temp_name()
         try:
-            try:
-                return open(tmp, "xb", buffering=0), Path(tmp)
-            except FileNotFoundError:  # no partial/ yet: made on demand, not per blob
-                os.makedirs(os.path.dirname(tmp), exist_ok=True)
-                return open(tmp, "xb", buffering=0), Path(tmp)
+            return os.fdopen(_open_new(tmp, 0o666), "wb", buffering=0), Path(tmp)
         except OSError as exc:
             raise storage_error(exc, self.partial_dir) from None
 
