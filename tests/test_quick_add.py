@@ -63,9 +63,9 @@ def test_same_output_as_the_typer_command(tmp_path: Path, cli: Cli, flags: list[
     assert (quick_repo / ".mreg" / "models" / "m.yaml").read_text().count("version: 2") == 1
 
 
-def test_typer_is_not_imported(repo: Path) -> None:
+def test_typer_and_gitpython_are_not_imported(repo: Path) -> None:
     write(repo / "m.bin", b"w")
-    heavy = ("typer", "mreg.cli.app", "mreg.cli.models")
+    heavy = ("typer", "mreg.cli.app", "mreg.cli.models", "git")
     assert modules_imported_by(repo, ["add", "m", "m.bin"], heavy) == []
     assert modules_imported_by(repo, ["add", "m", "m.bin", "--json"], heavy) == []
     assert "version: 1" in (repo / ".mreg" / "models" / "m.yaml").read_text()

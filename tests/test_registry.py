@@ -7,6 +7,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,37 @@ def test_registered_commit_and_dirty_come_from_git(project: Project, repo: Path)
     write(repo / "out" / "model.pkl", "m2")
     card = _add(project).card
     assert card.registered.dirty is True
+
+
+def test_registered_by_comes_from_git_config(
+    project: Project, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without GIT_AUTHOR_*, `registered.by` is git's user.name and user.email: the
+    repository's config over the global one, includes followed, the last value winning."""
+    monkeypatch.delenv("GIT_AUTHOR_NAME")
+    monkeypatch.delenv("GIT_AUTHOR_EMAIL")
+    assert project.git.identity() == "Test User <test@example.com>"  # global (HOME)
+    extra = write(repo.parent / "who.gitconfig", "[user]\n\tname = Zoë van der Berg\n")
+    git(repo, "config", "include.path", str(extra))
+    git(repo, "config", "user.email", "zoe@example.org")
+    write(repo / "out" / "model.pkl", "m1")
+    assert _add(project).card.registered.by == "Zoë van der Berg <zoe@example.org>"
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "CI Bot")  # as for a commit, the environment wins
+    assert project.git.identity() == "CI Bot <zoe@example.org>"
+
+
+def test_registered_by_is_empty_without_an_identity(
+    project: Project, repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("GIT_AUTHOR_NAME")
+    monkeypatch.delenv("GIT_AUTHOR_EMAIL")
+    monkeypatch.setenv("HOME", str(tmp_path / "nobody"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "nobody"))
+    unset = subprocess.run(["git", "config", "--get-regexp", "^user[.]"], cwd=repo)
+    assert unset.returncode == 1  # git itself finds no identity
+    assert project.git.identity() is None
+    git(repo, "config", "user.name", "Only A Name")
+    assert project.git.identity() == "Only A Name <>"
 
 
 def test_versions(project: Project, repo: Path) -> None:
