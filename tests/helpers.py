@@ -187,3 +187,33 @@ def modules_imported_by(cwd: Path, args: list[str], modules: tuple[str, ...]) ->
     last = res.stdout.splitlines()[-1].split()
     assert last[0] == "imported:", res.stdout
     return last[1:]
+
+
+# Put before a script run in a fresh interpreter (a helper process forks only from a
+# process with no other thread): a helper from 8 items on; in the parent, `started`
+# lists whether each ForkShare forked one, and `leftover_children()` what is unreaped.
+HELPER_PREAMBLE = """
+import os
+from mreg import forkshare
+
+forkshare.FORK_FROM = 8
+parent = os.getpid()
+started = []
+_real_start = forkshare.ForkShare._start
+
+def _start(self, share, work):
+    forked = _real_start(self, share, work)
+    if os.getpid() == parent:
+        started.append(forked)
+    return forked
+
+forkshare.ForkShare._start = _start
+
+def leftover_children():
+    found = []
+    try:
+        while True:
+            found.append(os.waitpid(-1, os.WNOHANG))
+    except ChildProcessError:
+        return found
+"""

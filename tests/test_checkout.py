@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ from mreg.errors import (
 )
 from mreg.project import Project
 from mreg.status import status
-from tests.helpers import blob_path, card_yaml, sha, snapshot, write
+from tests.helpers import HELPER_PREAMBLE, blob_path, card_yaml, sha, snapshot, write
 
 
 def _set_links(repo: Path, *links: str) -> None:
@@ -497,3 +498,102 @@ def test_copied_files_follow_the_umask(repo: Path, mask: int) -> None:
     assert stat.S_IMODE(os.stat(ck / "run.sh").st_mode) == 0o777 & ~mask
     assert stat.S_IMODE(os.stat(ck / "weights.bin").st_mode) == 0o666 & ~mask
     assert _worktree(repo, "net") == "ok"
+
+
+# ------------------------------------------------- many small files: the helper process
+
+_HELPER_CHECKOUT = (
+    HELPER_PREAMBLE
+    + """
+import json, sys
+from pathlib import Path
+import mreg.checkout
+from mreg import registry
+from mreg.errors import MregError
+from mreg.project import Project
+
+checkout = sys.modules["mreg.checkout"]  # mreg.checkout is also the API's function
+repo, mode = Path(sys.argv[1]), sys.argv[2]
+real_place = checkout._place
+
+def place(store, oid, dest, *args, **kw):
+    if mode == "child half-writes" and os.getpid() != parent:
+        with open(dest, "wb") as f:
+            f.write(b"half")
+        raise OSError("the helper's disk is gone")
+    if mode == "parent fails" and os.getpid() == parent:  # while the helper runs
+        raise RuntimeError("the parent fails")
+    return real_place(store, oid, dest, *args, **kw)
+
+checkout._place = place
+with Project.open(repo) as proj:
+    try:
+        action, error = checkout.checkout_card(proj, registry.load_card(proj, "ck")).action, None
+    except (MregError, RuntimeError) as exc:
+        action, error = None, str(exc)
+children = leftover_children()
+print(json.dumps({"action": action, "error": error, "helper": started, "children": children}))
+"""
+)
+
+
+def _checkout_with_helper(repo: Path, mode: str) -> dict[str, object]:
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _HELPER_CHECKOUT, str(repo), mode], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    got: dict[str, object] = json.loads(done.stdout)
+    return got
+
+
+def _many_small_files(repo: Path) -> dict[str, bytes]:
+    files = {f"d{i % 3}/f{i:02d}.bin": b"file %d" % i for i in range(40)}
+    files["big.bin"] = os.urandom(300 * 1024)  # above SMALL_COPY: placed by the parent
+    for name, data in files.items():
+        write(repo / "ck" / name, data)
+    (repo / "ck" / "d1" / "f04.bin").chmod(0o755)
+    _add(repo, "ck", "ck")
+    shutil.rmtree(repo / "ck")
+    return files
+
+
+def _tree(folder: Path) -> dict[str, tuple[bytes, bool]]:
+    return {
+        p.relative_to(folder).as_posix(): (p.read_bytes(), os.access(p, os.X_OK))
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+@pytest.mark.parametrize("mode", ["ok", "child half-writes"])
+def test_a_helper_process_places_half_of_many_small_files(repo: Path, mode: str) -> None:
+    files = _many_small_files(repo)
+    got = _checkout_with_helper(repo, mode)
+    assert got["helper"] == [True] and got["error"] is None and got["children"] == []
+    tree = _tree(repo / "ck")
+    assert {k: v[0] for k, v in tree.items()} == files  # nothing half-written is left
+    assert [k for k, v in tree.items() if v[1]] == ["d1/f04.bin"]
+    assert [p.name for p in repo.iterdir() if p.name.startswith("mreg-")] == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+def test_a_failing_parent_stops_its_helper_and_leaves_no_folder(repo: Path) -> None:
+    _many_small_files(repo)
+    got = _checkout_with_helper(repo, "parent fails")
+    assert got["helper"] == [True] and got["error"] == "the parent fails"
+    assert got["children"] == []  # reaped
+    assert sorted(p.name for p in repo.iterdir() if not p.name.startswith(".")) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+def test_a_corrupt_blob_met_by_the_helper_fails_the_checkout_whole(repo: Path) -> None:
+    _many_small_files(repo)
+    _corrupt(blob_path(repo, sha(b"file 7")))  # f07 is the helper's (every other one)
+    got = _checkout_with_helper(repo, "ok")
+    assert got["helper"] == [True] and got["children"] == []
+    assert "corrupt" in str(got["error"]) and "ck/d1/f07.bin" not in str(got["error"])
+    assert not (repo / "ck").exists()
+    assert sorted(p.name for p in repo.iterdir() if not p.name.startswith(".")) == []

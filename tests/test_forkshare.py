@@ -82,3 +82,33 @@ def test_no_helper_beside_another_thread() -> None:
     finally:
         stop.set()
         other.join()
+
+
+_BAR = """
+import time
+from mreg import forkshare
+from mreg.cli.remote import _Bar
+
+bar = _Bar()
+bar.start(1000, 2, "push")
+try:
+    alone = forkshare.may_fork()
+    bar.advance(400)
+    time.sleep(bar.REDRAW)
+    bar.advance(100)
+finally:
+    bar.stop()
+print(alone)  # after stop: while it runs, rich shows stdout inside the bar
+"""
+
+
+def test_a_progress_bar_draws_without_a_thread_so_the_helper_may_fork() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _BAR],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FORCE_COLOR": "1", "COLUMNS": "100"},  # stderr drawn as a terminal
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "True\n"
+    assert "push 2 blob(s)" in done.stderr and "0.5/1.0 kB" in done.stderr  # redrawn

@@ -33,7 +33,7 @@ from mreg.project import Project
 from mreg.statecache import StateCache
 from mreg.status import cache_state, status, worktree_state
 from mreg.store import Store
-from tests.helpers import blob_path, sha, write
+from tests.helpers import HELPER_PREAMBLE, blob_path, sha, write
 
 # ---------------------------------------------------------------------------- oracles
 
@@ -576,24 +576,17 @@ def test_nothing_is_recorded_for_racily_clean_files_or_folders(repo: Path) -> No
 # ------------------------------------------------------------ the helper process
 
 
-_HELPER_SCRIPT = """
-import json, os, sys
+_HELPER_SCRIPT = (
+    HELPER_PREAMBLE
+    + """
+import json, sys
 from pathlib import Path
-from mreg import artifact, forkshare
+from mreg import artifact
 from mreg.statecache import StateCache
 from mreg.store import Store
 
-forkshare.FORK_FROM = 8
 folder, cache, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
-parent = os.getpid()
-started = []
-real_start, real_hash = forkshare.ForkShare._start, artifact._hash_checked
-
-def start(self, share, work):
-    forked = real_start(self, share, work)
-    if os.getpid() == parent:
-        started.append(forked)
-    return forked
+real_hash = artifact._hash_checked
 
 if mode == "sigchld ignored":  # children reaped by the kernel: waitpid finds none
     import signal
@@ -606,7 +599,6 @@ def hash_checked(f, store):
         raise RuntimeError("the parent fails")
     return real_hash(f, store)
 
-forkshare.ForkShare._start = start
 artifact._hash_checked = hash_checked
 state = StateCache(cache / "state.sqlite")
 try:
@@ -614,18 +606,14 @@ try:
     error = None
 except RuntimeError as exc:
     info, error = None, str(exc)
-children = []
-try:
-    while True:
-        children.append(os.waitpid(-1, os.WNOHANG))
-except ChildProcessError:
-    pass
+children = leftover_children()
 print(json.dumps({
     "oid": info and info.oid, "error": error, "helper": started, "children": children,
     "known": len(state.lookup({f"ck/{e.path}": os.stat(folder / e.path) for e in info.entries}))
     if info else 0,
 }))
 """
+)
 
 
 def _add_with_helper(tmp_path: Path, mode: str, env: dict[str, str] | None = None) -> Any:

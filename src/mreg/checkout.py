@@ -31,6 +31,7 @@ from mreg.errors import (
     StorageError,
     WorktreeConflict,
 )
+from mreg.forkshare import ForkShare
 from mreg.fsutil import (
     kernel_copy,
     remove_stale_temps,
@@ -430,6 +431,7 @@ def _swap_in(
         # leave it: no per-file symlink resolution (safe_join) is needed in here.
         made: set[str] = set()
         unsupported: set[str] = set()
+        todo: list[tuple[Entry, Path]] = []
         for e in entries:
             target = stage.joinpath(*e.path.split("/"))
             parent = e.path.rpartition("/")[0]
@@ -444,7 +446,35 @@ def _swap_in(
                         continue
                     except OSError:
                         pass  # no hard links here: copy it from the cache
+            todo.append((e, target))
+
+        def place(item: tuple[Entry, Path]) -> None:
+            e, target = item
             _place(store, e.oid, target, links, e.exec, state, staged=True, unsupported=unsupported)
+
+        def place_there(item: tuple[Entry, Path]) -> str:
+            e, target = item  # small blobs only: no state cache (sqlite) in the helper
+            _place(store, e.oid, target, links, e.exec, None, staged=True, unsupported=unsupported)
+            return ""
+
+        # Many small files: a helper process may place every other one (mreg.forkshare).
+        # What it could not place, this process places again, errors and all.
+        share = ForkShare([t for t in todo if t[0].size <= SMALL_COPY], place_there)
+        try:
+            for item in share.mine:
+                place(item)
+            for item in todo:
+                if item[0].size > SMALL_COPY:
+                    place(item)
+            helped = share.results()
+        except BaseException:
+            share.kill()
+            raise
+        for item, answer in helped:
+            if answer is None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(item[1])  # what the helper may have left half-written
+                place(item)
         if not os.path.lexists(dest):
             os.rename(stage, dest)
             return True

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from tests.helpers import blob_path, run_mreg, sha, write
+from tests.helpers import HELPER_PREAMBLE, blob_path, cache_blobs, run_mreg, sha, write
 
 from mreg.errors import BlobCorrupt, RemoteError
 from mreg.transfer import run_parallel
@@ -55,26 +57,34 @@ def test_other_exceptions_propagate(jobs: int) -> None:
 
 # ------------------------------------ push to a folder remote with a helper process
 
-_PUSH = """
+_TRANSFER = (
+    HELPER_PREAMBLE
+    + """
 import json, sys
 from pathlib import Path
-from mreg import forkshare, transfer
+from mreg import transfer
 from mreg.project import Project
 
-forkshare.FORK_FROM = 8
-started = []
-real_start = forkshare.ForkShare._start
-
-def start(self, share, work):
-    forked = real_start(self, share, work)
-    started.append(forked)
-    return forked
-
-forkshare.ForkShare._start = start
 with Project.open(Path(sys.argv[1])) as proj:
-    r = transfer.push(proj, remote_name="f")
+    r = getattr(transfer, sys.argv[2])(proj, remote_name="f")
 print(json.dumps({"helper": started, "sent": r.transferred, "corrupt": sorted(r.corrupt)}))
 """
+)
+
+
+def _transfer_with_helper(repo: Path, verb: str) -> dict[str, Any]:
+    """transfer.push or fetch of `repo` to or from its folder remote `f`, in a fresh
+    interpreter (a fork needs a process with no other thread), the helper taking half
+    from 8 blobs on: whether it started, what was sent and what was corrupt."""
+    done = subprocess.run(
+        [sys.executable, "-c", _TRANSFER, str(repo), verb],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+    )
+    assert done.returncode == 0, done.stderr
+    got: dict[str, Any] = json.loads(done.stdout)
+    return got
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
@@ -89,11 +99,7 @@ def test_a_push_to_a_folder_shares_its_blobs_with_a_helper(repo: Path, damaged: 
         bad = blob_path(repo, sha(b"file 7"))
         bad.chmod(0o644)
         bad.write_bytes(b"file X")
-    done = subprocess.run(
-        [sys.executable, "-c", _PUSH, str(repo)], capture_output=True, text=True, cwd=repo
-    )
-    assert done.returncode == 0, done.stderr
-    got = json.loads(done.stdout)
+    got = _transfer_with_helper(repo, "push")
     assert got["helper"] == [True]  # the files shared (the manifest goes up after them)
     if damaged:
         assert got["corrupt"] == [sha(b"file 7")] and got["sent"] == 39  # no manifest
@@ -101,4 +107,33 @@ def test_a_push_to_a_folder_shares_its_blobs_with_a_helper(repo: Path, damaged: 
     else:
         assert got["corrupt"] == [] and got["sent"] == 41
         check = run_mreg(repo, "verify", "-r", "f")
+        assert check.exit_code == 0, check.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+@pytest.mark.parametrize("damaged", [False, True])
+def test_a_fetch_from_a_folder_shares_its_blobs_with_a_helper(repo: Path, damaged: bool) -> None:
+    files = {f"f{i:02d}.bin": b"file %d" % i for i in range(40)}
+    for name, data in files.items():
+        write(repo / "ck" / name, data)
+    assert run_mreg(repo, "add", "ck", "ck").exit_code == 0
+    remote = repo.parent / "remote"
+    assert run_mreg(repo, "remote", "add", "f", str(remote)).exit_code == 0
+    assert run_mreg(repo, "push", "-r", "f").exit_code == 0
+    shutil.rmtree(repo / ".mreg" / "cache")
+    if damaged:  # a remote blob whose bytes no longer match its name: never stored
+        bad = remote / "sha256" / sha(b"file 7")[7:9] / sha(b"file 7")[9:]
+        bad.chmod(0o644)
+        bad.write_bytes(b"file X")
+    got = _transfer_with_helper(repo, "fetch")
+    assert got["helper"] == [True]
+    if damaged:
+        assert got["corrupt"] == [sha(b"file 7")] and got["sent"] == 40  # 39 files, manifest
+        assert not blob_path(repo, sha(b"file 7")).exists()
+        assert len(cache_blobs(repo)) == 40
+    else:
+        assert got["corrupt"] == [] and got["sent"] == 41
+        for data in files.values():
+            assert blob_path(repo, sha(data)).read_bytes() == data
+        check = run_mreg(repo, "verify")
         assert check.exit_code == 0, check.stderr

@@ -4,6 +4,7 @@ gc and verify. Progress bars only when stderr is a terminal."""
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,11 +39,19 @@ def _project() -> Any:
 
 
 class _Bar:
-    """A rich progress bar on stderr, drawn only on a terminal (and never with --json)."""
+    """A rich progress bar on stderr, drawn only on a terminal (and never with --json).
+
+    Redrawn from advance() at most every REDRAW seconds rather than by rich's refresh
+    thread: with a thread running, the process may not fork the helper that takes half
+    of many small blobs (mreg.forkshare). The helper's share shows when it is done.
+    """
+
+    REDRAW = 0.1
 
     def __init__(self) -> None:
         self._progress: Any = None
         self._task: Any = None
+        self._drawn = 0.0
 
     def start(self, total_bytes: int, count: int, what: str) -> None:
         if self._progress is not None or not count:
@@ -64,6 +73,7 @@ class _Bar:
             TimeRemainingColumn(),
             transient=True,
             console=render._console(stderr=True),
+            auto_refresh=False,
         )
         self._progress.start()
         self._task = self._progress.add_task(what, total=total_bytes)
@@ -71,6 +81,10 @@ class _Bar:
     def advance(self, nbytes: int) -> None:
         if self._progress is not None:
             self._progress.update(self._task, advance=nbytes)
+            now = time.monotonic()
+            if now - self._drawn >= self.REDRAW:
+                self._drawn = now
+                self._progress.refresh()
 
     def stop(self) -> None:
         if self._progress is not None:
