@@ -105,18 +105,8 @@ class StateCache:
 
     def record(self, rows: list[tuple[str, os.stat_result, str]], started_ns: int) -> None:
         """Remember (path, stat, oid) rows, skipping racily-clean ones."""
-        conn = self._connect()
         keep = [(path, *_key(st), oid) for path, st, oid in rows if not is_racy(st, started_ns)]
-        if conn is None or not keep:
-            return
-        import sqlite3
-
-        try:
-            with conn:
-                conn.execute("BEGIN")
-                conn.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?)", keep)
-        except sqlite3.Error:
-            pass
+        self._write("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?)", keep)
 
     # Known-good blobs. A cache blob whose bytes mreg hashed (while writing it, or when a
     # checkout checked it) is remembered with its (dev, inode, size, mtime_ns); a later
@@ -130,37 +120,14 @@ class StateCache:
         has not changed since."""
         if st.st_size < KNOWN_MIN:
             return False
-        conn = self._connect()
-        if conn is None:
-            return False
-        import sqlite3
-
-        try:
-            row = conn.execute(
-                "SELECT dev, ino, size, mtime_ns FROM blobs WHERE oid = ?", (oid,)
-            ).fetchone()
-        except sqlite3.Error:
-            return False
+        row = self._one("SELECT dev, ino, size, mtime_ns FROM blobs WHERE oid = ?", oid)
         return row is not None and tuple(row) == (st.st_dev, *_key(st))
 
     def record_blobs(self, rows: list[tuple[str, os.stat_result]]) -> None:
         """Remember (oid, stat) of blobs whose bytes were just hashed (the small ones are
         not worth a row)."""
-        rows = [(oid, st) for oid, st in rows if st.st_size >= KNOWN_MIN]
-        if not rows:
-            return  # not even a connection: a failed pull leaves the database as it was
-        conn = self._connect()
-        if conn is None:
-            return
-        import sqlite3
-
-        keep = [(oid, st.st_dev, *_key(st)) for oid, st in rows]
-        try:
-            with conn:
-                conn.execute("BEGIN")
-                conn.executemany("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?)", keep)
-        except sqlite3.Error:
-            pass
+        keep = [(oid, st.st_dev, *_key(st)) for oid, st in rows if st.st_size >= KNOWN_MIN]
+        self._write("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?)", keep)
 
     # Folders. A folder artifact whose files all still have the stats they were hashed
     # with (one fingerprint of every file's path, inode, size, mtime_ns and exec bit) has
@@ -177,7 +144,7 @@ class StateCache:
     def dir_record(self, path: str, fingerprint: str, oid: str, size: int, files: int) -> None:
         self._write(
             "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?)",
-            (path, fingerprint, oid, size, files),
+            [(path, fingerprint, oid, size, files)],
         )
 
     def complete_lookup(self, oid: str) -> tuple[str, str] | None:
@@ -186,9 +153,10 @@ class StateCache:
         return None if row is None else (row[0], row[1])
 
     def complete_record(self, oid: str, heads: str, stamp: str) -> None:
-        self._write("INSERT OR REPLACE INTO complete VALUES (?, ?, ?)", (oid, heads, stamp))
+        self._write("INSERT OR REPLACE INTO complete VALUES (?, ?, ?)", [(oid, heads, stamp)])
 
     def _one(self, sql: str, key: str) -> Any:
+        """The first row `sql` selects for key; None for none, or for sqlite trouble."""
         conn = self._connect()
         if conn is None:
             return None
@@ -199,7 +167,13 @@ class StateCache:
         except sqlite3.Error:
             return None
 
-    def _write(self, sql: str, row: tuple[Any, ...]) -> None:
+    def _write(
+        self, sql: str, rows: list[tuple[Any, ...]], then: tuple[str, tuple[Any, ...]] | None = None
+    ) -> None:
+        """`sql` for each row, then the statement `then`, in one transaction; sqlite
+        trouble leaves the database as it was. No rows: not even a connection."""
+        if not rows:
+            return
         conn = self._connect()
         if conn is None:
             return
@@ -207,7 +181,10 @@ class StateCache:
 
         try:
             with conn:
-                conn.execute(sql, row)
+                conn.execute("BEGIN")
+                conn.executemany(sql, rows)
+                if then is not None:
+                    conn.execute(*then)
         except sqlite3.Error:
             pass
 
@@ -218,16 +195,14 @@ class StateCache:
 
     def doc_lookup(self, digest: str) -> tuple[bool, Any]:
         """(True, document) when the YAML whose sha256 is digest was parsed before."""
-        conn = self._connect()
-        if conn is None:
+        row = self._one("SELECT doc FROM docs WHERE digest = ?", digest)
+        if row is None:
             return False, None
         import json
-        import sqlite3
 
         try:
-            row = conn.execute("SELECT doc FROM docs WHERE digest = ?", (digest,)).fetchone()
-            return (False, None) if row is None else (True, json.loads(row[0]))
-        except (sqlite3.Error, ValueError):
+            return True, json.loads(row[0])
+        except ValueError:
             return False, None
 
     def doc_record(self, digest: str, doc: Any) -> None:
@@ -235,22 +210,17 @@ class StateCache:
         values); the table keeps the newest DOCS_MAX rows."""
         if not _json_exact(doc, 0):
             return
-        conn = self._connect()
-        if conn is None:
-            return
         import json
-        import sqlite3
 
         try:
-            with conn:
-                conn.execute("BEGIN")
-                conn.execute("INSERT OR REPLACE INTO docs VALUES (?, ?)", (digest, json.dumps(doc)))
-                conn.execute(
-                    "DELETE FROM docs WHERE rowid <= (SELECT MAX(rowid) FROM docs) - ?",
-                    (DOCS_MAX,),
-                )
-        except (sqlite3.Error, ValueError):
-            pass
+            text = json.dumps(doc)
+        except ValueError:
+            return
+        self._write(
+            "INSERT OR REPLACE INTO docs VALUES (?, ?)",
+            [(digest, text)],
+            then=("DELETE FROM docs WHERE rowid <= (SELECT MAX(rowid) FROM docs) - ?", (DOCS_MAX,)),
+        )
 
     def close(self) -> None:
         if self._conn is not None:
