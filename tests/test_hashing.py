@@ -6,6 +6,7 @@ import errno
 import hashlib
 import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -13,8 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mreg import hashing
+from mreg import fsutil, hashing
 from mreg.errors import InvalidManifest
+from mreg.fsutil import WRITE_MAX
 from mreg.hashing import (
     Entry,
     check_relpath,
@@ -102,6 +104,57 @@ def test_copy_hashing_equals_hashlib(small_chunk: int, data: bytes, depth: int) 
     assert oid == "sha256:" + hashlib.sha256(data).hexdigest()
     assert size == len(data)
     assert dst.getvalue() == data
+
+
+class _Recorder(io.RawIOBase):
+    """A destination that takes at most `most` bytes a write (a raw file may take
+    less than offered) and records the size of every write it is offered."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.offered: list[int] = []
+        self.got = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: object) -> int:
+        view = memoryview(b)  # type: ignore[arg-type]
+        self.offered.append(len(view))
+        self.got += view[: self.most]
+        return min(len(view), self.most)
+
+
+@pytest.mark.parametrize("most", [hashing.CHUNK, 1000])
+def test_copy_hashing_writes_at_most_write_max_at_a_time(most: int) -> None:
+    """Large writes let the kernel allocate large page-cache folios, which may stall in
+    compaction (fsutil.WRITE_MAX); short writes are carried on."""
+    data = os.urandom(2 * hashing.CHUNK + 12345)
+    dst = _Recorder(most)
+    assert copy_hashing(io.BytesIO(data), dst) == (sha(data), len(data))  # type: ignore[arg-type]
+    assert bytes(dst.got) == data
+    assert max(dst.offered) == WRITE_MAX < hashing.CHUNK
+
+
+def test_write_all_writes_at_most_write_max_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    offered: list[int] = []
+    real = os.write
+
+    def write(fd: int, data: memoryview) -> int:
+        offered.append(len(data))
+        return real(fd, data[:1000] if len(offered) == 2 else data)  # one short write
+
+    monkeypatch.setattr(fsutil.os, "write", write)
+    data = os.urandom(3 * WRITE_MAX + 5)
+    fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    try:
+        fsutil.write_all(fd, data)
+    finally:
+        os.close(fd)
+    assert (tmp_path / "f").read_bytes() == data
+    assert max(offered) == WRITE_MAX and len(offered) == 4  # the short one carried on
 
 
 class _FailingReader(io.RawIOBase):

@@ -150,11 +150,18 @@ _STEP = 4 * 1024 * 1024  # = hashing.CHUNK
 _NO_KERNEL_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF)
 
 
+# Bytes per write() call at most. A larger write lets the kernel fill the page cache
+# with large folios (2 MiB and up, on ext4 since Linux 6.x), whose allocation may stall in
+# memory compaction: a 1 GiB copy in 4 MiB writes took 0.43 s of system time in most runs
+# and 1.7 to 2.2 s in others; in 512 KiB writes, 0.42 to 0.51 s every time.
+WRITE_MAX = 512 * 1024
+
+
 def write_all(fd: int, data: bytes | memoryview) -> None:
-    """os.write until every byte of data is written."""
+    """os.write until every byte of data is written (WRITE_MAX at a time)."""
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view) :]
+        view = view[os.write(fd, view[:WRITE_MAX]) :]
 
 
 def kernel_copy(fin: int, fout: int, add: Callable[[int], None] | None = None) -> int:

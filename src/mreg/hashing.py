@@ -21,6 +21,7 @@ from operator import attrgetter
 from typing import Any, BinaryIO
 
 from mreg.errors import InvalidManifest
+from mreg.fsutil import WRITE_MAX
 
 ALGO = "sha256"
 CHUNK = 4 * 1024 * 1024
@@ -75,9 +76,10 @@ def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
 
 
 def _write_all(dst: BinaryIO, view: memoryview) -> None:
-    """Write all of view: a raw file's write may take only part of it."""
+    """Write all of view, WRITE_MAX at a time (see fsutil): a raw file's write may take
+    only part of it."""
     while view:
-        n = dst.write(view)
+        n = dst.write(view[:WRITE_MAX])
         if n is None:  # a non-blocking raw stream that would block
             raise BlockingIOError("copy_hashing: destination would block")
         view = view[n:]
