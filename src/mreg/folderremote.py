@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mreg.errors import BlobCorrupt, RemoteError
-from mreg.fsutil import kernel_copy, write_all
+from mreg.fsutil import WRITE_MAX, kernel_copy, write_all
 from mreg.hashing import ALGO, CHUNK, copy_hashing, oid_hex
 from mreg.store import Store
 
@@ -90,7 +90,7 @@ class _Writer:
         self._fd = fd
 
     def write(self, view: memoryview) -> int:
-        return os.write(self._fd, view)
+        return os.write(self._fd, view[:WRITE_MAX])  # see fsutil.WRITE_MAX
 
 
 class FolderIO:
@@ -225,7 +225,7 @@ class FolderIO:
         if data is not None:
             view = memoryview(data)
             while view:
-                view = view[out.write(view) :]
+                view = view[out.write(view[:WRITE_MAX]) :]
             if add is not None and data:
                 add(len(data))
             return f"{ALGO}:{hashlib.sha256(data).hexdigest()}", len(data)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mreg.errors import BlobCorrupt, BlobMissing, StorageError
+from mreg.fsutil import write_all
 from mreg.hashing import ALGO, copy_hashing, hash_file, is_oid, oid_hex, oid_of_bytes
 
 READ_ONLY = 0o444
@@ -277,9 +278,7 @@ class Store:
         try:
             fd = self._create_read_only(tmp)
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                write_all(fd, data)
                 if self.fsync:
                     os.fsync(fd)
             finally:
