@@ -189,17 +189,31 @@ def modules_imported_by(cwd: Path, args: list[str], modules: tuple[str, ...]) ->
     return last[1:]
 
 
+# Whether a helper process (mreg.forkshare) can start here: Linux, two usable cores.
+HELPER_POSSIBLE = sys.platform.startswith("linux") and len(os.sched_getaffinity(0)) >= 2
+HELPER_SKIP_REASON = "a helper process needs Linux and two usable cores"
+
+
+def helper_env(**extra: str) -> dict[str, str]:
+    """The environment for a script that expects a helper: without the caller's
+    MREG_PROCESSES (which may turn helpers off), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k != "MREG_PROCESSES"}
+    env.update(extra)
+    return env
+
+
 # Put before a script run in a fresh interpreter (a helper process forks only from a
 # process with no other thread): a helper from 8 items on; in the parent, `started`
-# lists whether each ForkShare forked one, and `leftover_children()` what is unreaped.
+# lists whether each ForkShare forked one, `redone` how many of its items each helper
+# handed back undone, and `leftover_children()` the children not reaped yet.
 HELPER_PREAMBLE = """
 import os
 from mreg import forkshare
 
 forkshare.FORK_FROM = 8
 parent = os.getpid()
-started = []
-_real_start = forkshare.ForkShare._start
+started, redone = [], []
+_real_start, _real_results = forkshare.ForkShare._start, forkshare.ForkShare.results
 
 def _start(self, share, work):
     forked = _real_start(self, share, work)
@@ -207,13 +221,23 @@ def _start(self, share, work):
         started.append(forked)
     return forked
 
+def _results(self):
+    got = _real_results(self)
+    if self.theirs:
+        redone.append(sum(answer is None for _, answer in got))
+    return got
+
 forkshare.ForkShare._start = _start
+forkshare.ForkShare.results = _results
 
 def leftover_children():
     found = []
     try:
         while True:
-            found.append(os.waitpid(-1, os.WNOHANG))
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:  # a child still running
+                return found + ["running"]
+            found.append((pid, status))
     except ChildProcessError:
         return found
 """

@@ -17,7 +17,7 @@ import pytest
 import mreg
 from mreg import registry
 from mreg.card import Card
-from mreg.checkout import checkout_card
+from mreg.checkout import SMALL_COPY, checkout_card
 from mreg.errors import (
     BlobCorrupt,
     BlobMissing,
@@ -29,7 +29,17 @@ from mreg.errors import (
 )
 from mreg.project import Project
 from mreg.status import status
-from tests.helpers import HELPER_PREAMBLE, blob_path, card_yaml, sha, snapshot, write
+from tests.helpers import (
+    HELPER_POSSIBLE,
+    HELPER_PREAMBLE,
+    HELPER_SKIP_REASON,
+    blob_path,
+    card_yaml,
+    helper_env,
+    sha,
+    snapshot,
+    write,
+)
 
 
 def _set_links(repo: Path, *links: str) -> None:
@@ -532,7 +542,9 @@ with Project.open(repo) as proj:
     except (MregError, RuntimeError) as exc:
         action, error = None, str(exc)
 children = leftover_children()
-print(json.dumps({"action": action, "error": error, "helper": started, "children": children}))
+print(json.dumps({
+    "action": action, "error": error, "helper": started, "redone": redone, "children": children
+}))
 """
 )
 
@@ -541,7 +553,10 @@ def _checkout_with_helper(repo: Path, mode: str) -> dict[str, object]:
     import subprocess
 
     done = subprocess.run(
-        [sys.executable, "-c", _HELPER_CHECKOUT, str(repo), mode], capture_output=True, text=True
+        [sys.executable, "-c", _HELPER_CHECKOUT, str(repo), mode],
+        capture_output=True,
+        text=True,
+        env=helper_env(),
     )
     assert done.returncode == 0, done.stderr
     got: dict[str, object] = json.loads(done.stdout)
@@ -567,19 +582,20 @@ def _tree(folder: Path) -> dict[str, tuple[bytes, bool]]:
     }
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+@pytest.mark.skipif(not HELPER_POSSIBLE, reason=HELPER_SKIP_REASON)
 @pytest.mark.parametrize("mode", ["ok", "child half-writes"])
 def test_a_helper_process_places_half_of_many_small_files(repo: Path, mode: str) -> None:
     files = _many_small_files(repo)
     got = _checkout_with_helper(repo, mode)
     assert got["helper"] == [True] and got["error"] is None and got["children"] == []
+    assert got["redone"] == ([20] if mode == "child half-writes" else [0])
     tree = _tree(repo / "ck")
     assert {k: v[0] for k, v in tree.items()} == files  # nothing half-written is left
     assert [k for k, v in tree.items() if v[1]] == ["d1/f04.bin"]
     assert [p.name for p in repo.iterdir() if p.name.startswith("mreg-")] == []
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+@pytest.mark.skipif(not HELPER_POSSIBLE, reason=HELPER_SKIP_REASON)
 def test_a_failing_parent_stops_its_helper_and_leaves_no_folder(repo: Path) -> None:
     _many_small_files(repo)
     got = _checkout_with_helper(repo, "parent fails")
@@ -588,12 +604,15 @@ def test_a_failing_parent_stops_its_helper_and_leaves_no_folder(repo: Path) -> N
     assert sorted(p.name for p in repo.iterdir() if not p.name.startswith(".")) == []
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+@pytest.mark.skipif(not HELPER_POSSIBLE, reason=HELPER_SKIP_REASON)
 def test_a_corrupt_blob_met_by_the_helper_fails_the_checkout_whole(repo: Path) -> None:
-    _many_small_files(repo)
-    _corrupt(blob_path(repo, sha(b"file 7")))  # f07 is the helper's (every other one)
+    files = _many_small_files(repo)
+    small = sorted(name for name, data in files.items() if len(data) <= SMALL_COPY)
+    theirs = small[1::2]  # the helper's share: every other one, in manifest order
+    _corrupt(blob_path(repo, sha(files[theirs[0]])))
     got = _checkout_with_helper(repo, "ok")
     assert got["helper"] == [True] and got["children"] == []
-    assert "corrupt" in str(got["error"]) and "ck/d1/f07.bin" not in str(got["error"])
+    assert got["redone"] == [1]  # the helper failed on it; the parent met it again
+    assert "corrupt" in str(got["error"])
     assert not (repo / "ck").exists()
     assert sorted(p.name for p in repo.iterdir() if not p.name.startswith(".")) == []

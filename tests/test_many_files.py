@@ -33,7 +33,15 @@ from mreg.project import Project
 from mreg.statecache import StateCache
 from mreg.status import cache_state, status, worktree_state
 from mreg.store import Store
-from tests.helpers import HELPER_PREAMBLE, blob_path, sha, write
+from tests.helpers import (
+    HELPER_POSSIBLE,
+    HELPER_PREAMBLE,
+    HELPER_SKIP_REASON,
+    blob_path,
+    helper_env,
+    sha,
+    write,
+)
 
 # ---------------------------------------------------------------------------- oracles
 
@@ -618,7 +626,6 @@ print(json.dumps({
 
 def _add_with_helper(tmp_path: Path, mode: str, env: dict[str, str] | None = None) -> Any:
     import subprocess
-    import sys
 
     folder = tmp_path / "ck"
     if not folder.exists():
@@ -630,7 +637,7 @@ def _add_with_helper(tmp_path: Path, mode: str, env: dict[str, str] | None = Non
         [sys.executable, "-c", _HELPER_SCRIPT, str(folder), str(cache), mode],
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env=helper_env(**(env or {})),
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
@@ -641,7 +648,7 @@ def _add_with_helper(tmp_path: Path, mode: str, env: dict[str, str] | None = Non
     return result
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+@pytest.mark.skipif(not HELPER_POSSIBLE, reason=HELPER_SKIP_REASON)
 def test_a_helper_process_stores_half_of_many_small_files(tmp_path: Path) -> None:
     alone = _add_with_helper(tmp_path, "ok", {"MREG_PROCESSES": "1"})
     helped = _add_with_helper(tmp_path, "ok")
@@ -651,7 +658,7 @@ def test_a_helper_process_stores_half_of_many_small_files(tmp_path: Path) -> Non
     assert helped["children"] == []  # reaped
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+@pytest.mark.skipif(not HELPER_POSSIBLE, reason=HELPER_SKIP_REASON)
 def test_a_failed_helper_leaves_its_share_to_the_parent(tmp_path: Path) -> None:
     reference = _add_with_helper(tmp_path, "ok", {"MREG_PROCESSES": "1"})
     result = _add_with_helper(tmp_path, "child fails")
@@ -659,7 +666,7 @@ def test_a_failed_helper_leaves_its_share_to_the_parent(tmp_path: Path) -> None:
     assert result["oid"] == reference["oid"] and result["known"] == 40
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+@pytest.mark.skipif(not HELPER_POSSIBLE, reason=HELPER_SKIP_REASON)
 def test_a_failing_parent_stops_and_reaps_its_helper(tmp_path: Path) -> None:
     result = _add_with_helper(tmp_path, "parent fails")
     assert result["helper"] == [True]
@@ -667,7 +674,7 @@ def test_a_failing_parent_stops_and_reaps_its_helper(tmp_path: Path) -> None:
     assert result["children"] == []
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+@pytest.mark.skipif(not HELPER_POSSIBLE, reason=HELPER_SKIP_REASON)
 def test_a_helper_reaped_by_someone_else_still_counts(tmp_path: Path) -> None:
     reference = _add_with_helper(tmp_path, "ok", {"MREG_PROCESSES": "1"})
     result = _add_with_helper(tmp_path, "sigchld ignored")

@@ -93,3 +93,31 @@ def test_nothing_to_write_opens_no_database(tmp_path: Path) -> None:
     state.record_blobs([(OID, os.stat(tmp_path))])  # below KNOWN_MIN: nothing to keep
     state.record([], now_ns())
     assert not db.parent.exists()
+
+
+def test_sqlite_errors_inside_a_statement_mean_not_cached(tmp_path: Path) -> None:
+    """A database of another shape (an older mreg's, say): every statement fails; the
+    calls neither raise nor answer."""
+    import sqlite3
+
+    db = tmp_path / "state.sqlite"
+    with sqlite3.connect(db) as conn:
+        for table in ("state", "blobs", "dirs", "complete", "docs"):
+            conn.execute(f"CREATE TABLE {table} (only_one_column TEXT)")
+    conn.close()
+    state = StateCache(db)
+    st = _old_file(tmp_path / "f", KNOWN_MIN)
+    state.record([("f", st, OID)], now_ns())
+    state.record_blobs([(OID, st)])
+    state.dir_record("ck", "fp", OID, 1, 1)
+    state.complete_record(OID, "h", "s")
+    state.doc_record("d", {"a": 1})
+    assert state.lookup({"f": st}) == {}
+    assert not state.blob_known(OID, st)
+    assert state.dir_lookup("ck", "fp") is None
+    assert state.complete_lookup(OID) is None
+    assert state.doc_lookup("d") == (False, None)
+    state.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM state").fetchone() == (0,)
+    conn.close()

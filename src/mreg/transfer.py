@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from mreg.card import KIND_DIR, Card
 from mreg.errors import (
@@ -159,24 +159,42 @@ def select_cards(project: Project, refs: list[str] | None, scope: str = "worktre
 # ---------------------------------------------------------------------------- parallel
 
 
+# Blobs up to this size may go to a helper process: a larger one would hold the
+# progress bar still (the helper reports only when it is done), and costs bytes, not
+# per-file calls, so a second process gains nothing on it.
+HELPER_MAX = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Helper(Generic[T]):
+    """What a forked helper process does for run_parallel: work(item) there, then
+    absorb(item, answer) here; only for the items `takes` accepts."""
+
+    work: Callable[[T], str]
+    absorb: Callable[[T, str], None]
+    takes: Callable[[T], bool]
+
+
 def run_parallel(
     items: list[T],
     fn: Callable[[T], Any],
     jobs: int,
     on_error: Callable[[T, MregError], bool],
-    helper: tuple[Callable[[T], str], Callable[[T, str], None]] | None = None,
+    helper: Helper[T] | None = None,
 ) -> None:
     """fn(item) for each item on `jobs` threads. on_error(item, err) -> True to go on;
     a False (or any non-MregError) stops the rest and re-raises.
 
-    With one job and `helper` = (work, absorb), a forked process may take every other
-    item (mreg.forkshare): it runs work(item), and this process absorb(item, answer)
-    for each answer; an item the helper could not do goes through fn here.
+    With one job and a `helper`, a forked process may take every other item it takes
+    (mreg.forkshare); an item the helper could not do goes through fn here.
     """
     if not items:
         return
     if jobs <= 1:  # no pool: 10,000 small blobs would spend 0.2 s on futures alone
-        share = ForkShare(items, helper[0]) if helper is not None else None
+        share = None
+        if helper is not None:
+            share = ForkShare([it for it in items if helper.takes(it)], helper.work)
+            items = share.mine + [it for it in items if not helper.takes(it)]
 
         def one(it: T) -> None:
             try:
@@ -186,7 +204,7 @@ def run_parallel(
                     raise
 
         try:
-            for it in share.mine if share is not None else items:
+            for it in items:
                 one(it)
             helped = share.results() if share is not None else []
         except BaseException:
@@ -198,7 +216,7 @@ def run_parallel(
                 one(it)
             else:
                 assert helper is not None
-                helper[1](it, answer)
+                helper.absorb(it, answer)
         return
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(items)))) as pool:
         futures: dict[Future[Any], T] = {pool.submit(fn, it): it for it in items}
@@ -328,7 +346,11 @@ def push(
             if progress:
                 progress.advance(int(answer))
 
-        helper = (up_there, sent_there) if remote.protocol == "file" else None
+        helper = (
+            Helper(up_there, sent_there, lambda oid: sizes[oid] <= HELPER_MAX)
+            if remote.protocol == "file"
+            else None
+        )
 
         def corrupt(oid: str, err: MregError) -> bool:
             if isinstance(err, BlobCorrupt):
@@ -540,7 +562,11 @@ def fetch_cards(
             return True
         return False
 
-    helper = (down_there, got_there) if remote.protocol == "file" else None
+    helper = (
+        Helper(down_there, got_there, lambda oid: needs.files[oid] <= HELPER_MAX)
+        if remote.protocol == "file"
+        else None
+    )
     run_parallel(todo, down, jobs or remote.preferred_jobs, collect, helper)
     _remember_verified(project, downloaded, needs.files)
     result.seconds = time.monotonic() - started

@@ -10,7 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import HELPER_PREAMBLE, blob_path, cache_blobs, run_mreg, sha, write
+from tests.helpers import (
+    HELPER_POSSIBLE,
+    HELPER_PREAMBLE,
+    HELPER_SKIP_REASON,
+    blob_path,
+    cache_blobs,
+    helper_env,
+    run_mreg,
+    sha,
+    write,
+)
 
 from mreg.errors import BlobCorrupt, RemoteError
 from mreg.transfer import run_parallel
@@ -66,7 +76,7 @@ from mreg import transfer
 from mreg.project import Project
 
 with Project.open(Path(sys.argv[1])) as proj:
-    r = getattr(transfer, sys.argv[2])(proj, remote_name="f")
+    r = getattr(transfer, sys.argv[2])(proj, remote_name="f", jobs=1)  # a helper: one job
 print(json.dumps({"helper": started, "sent": r.transferred, "corrupt": sorted(r.corrupt)}))
 """
 )
@@ -81,13 +91,14 @@ def _transfer_with_helper(repo: Path, verb: str) -> dict[str, Any]:
         capture_output=True,
         text=True,
         cwd=repo,
+        env=helper_env(),
     )
     assert done.returncode == 0, done.stderr
     got: dict[str, Any] = json.loads(done.stdout)
     return got
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+@pytest.mark.skipif(not HELPER_POSSIBLE, reason=HELPER_SKIP_REASON)
 @pytest.mark.parametrize("damaged", [False, True])
 def test_a_push_to_a_folder_shares_its_blobs_with_a_helper(repo: Path, damaged: bool) -> None:
     for i in range(40):
@@ -110,7 +121,7 @@ def test_a_push_to_a_folder_shares_its_blobs_with_a_helper(repo: Path, damaged: 
         assert check.exit_code == 0, check.stderr
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is Linux only")
+@pytest.mark.skipif(not HELPER_POSSIBLE, reason=HELPER_SKIP_REASON)
 @pytest.mark.parametrize("damaged", [False, True])
 def test_a_fetch_from_a_folder_shares_its_blobs_with_a_helper(repo: Path, damaged: bool) -> None:
     files = {f"f{i:02d}.bin": b"file %d" % i for i in range(40)}
@@ -137,3 +148,38 @@ def test_a_fetch_from_a_folder_shares_its_blobs_with_a_helper(repo: Path, damage
             assert blob_path(repo, sha(data)).read_bytes() == data
         check = run_mreg(repo, "verify")
         assert check.exit_code == 0, check.stderr
+
+
+_TAKES = (
+    HELPER_PREAMBLE
+    + """
+import json
+from mreg.transfer import Helper, run_parallel
+
+here, there = [], []
+run_parallel(
+    list(range(30)),
+    here.append,
+    1,
+    lambda _i, _e: False,
+    Helper(lambda i: str(os.getpid()), lambda i, pid: there.append((i, int(pid))), lambda i: i % 3),
+)
+print(json.dumps({"helper": started, "here": sorted(here), "there": there, "parent": parent}))
+"""
+)
+
+
+@pytest.mark.skipif(not HELPER_POSSIBLE, reason=HELPER_SKIP_REASON)
+def test_the_helper_gets_only_the_items_it_takes() -> None:
+    """Large blobs stay with this process (HELPER_MAX): the helper reports only when it
+    is done, so a large one would hold the progress bar still."""
+    done = subprocess.run(
+        [sys.executable, "-c", _TAKES], capture_output=True, text=True, env=helper_env()
+    )
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert got["helper"] == [True]
+    taken = [i for i in range(30) if i % 3]
+    assert [i for i, _ in got["there"]] == taken[1::2]  # every other one it takes
+    assert {pid for _, pid in got["there"]} != {got["parent"]}
+    assert got["here"] == sorted(taken[0::2] + [i for i in range(30) if not i % 3])
