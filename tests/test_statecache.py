@@ -63,15 +63,10 @@ def test_the_docs_table_keeps_the_newest_rows(
     assert DOCS_MAX > 3  # the real bound is untouched
 
 
-@pytest.mark.parametrize("damage", ["garbage", "a folder"])
-def test_a_broken_database_means_not_cached(tmp_path: Path, damage: str) -> None:
-    db = tmp_path / "state.sqlite"
-    if damage == "garbage":
-        db.write_bytes(b"this is not a sqlite database" * 100)
-    else:
-        db.mkdir()
+def _write_all_then_find_nothing(db: Path, file: Path) -> None:
+    """Every kind of write, then every kind of lookup: none raises, none answers."""
     state = StateCache(db)
-    st = _old_file(tmp_path / "f", KNOWN_MIN)
+    st = _old_file(file, KNOWN_MIN)
     state.record([("f", st, OID)], now_ns())
     state.record_blobs([(OID, st)])
     state.dir_record("ck", "fp", OID, 1, 1)
@@ -82,9 +77,19 @@ def test_a_broken_database_means_not_cached(tmp_path: Path, damage: str) -> None
     assert state.dir_lookup("ck", "fp") is None
     assert state.complete_lookup(OID) is None
     assert state.doc_lookup("d") == (False, None)
+    state.close()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "a folder"])
+def test_a_broken_database_means_not_cached(tmp_path: Path, damage: str) -> None:
+    db = tmp_path / "state.sqlite"
+    if damage == "garbage":
+        db.write_bytes(b"this is not a sqlite database" * 100)
+    else:
+        db.mkdir()
+    _write_all_then_find_nothing(db, tmp_path / "f")
     if damage == "garbage":
         assert db.read_bytes() == b"this is not a sqlite database" * 100  # left as it was
-    state.close()
 
 
 def test_nothing_to_write_opens_no_database(tmp_path: Path) -> None:
@@ -105,19 +110,7 @@ def test_sqlite_errors_inside_a_statement_mean_not_cached(tmp_path: Path) -> Non
         for table in ("state", "blobs", "dirs", "complete", "docs"):
             conn.execute(f"CREATE TABLE {table} (only_one_column TEXT)")
     conn.close()
-    state = StateCache(db)
-    st = _old_file(tmp_path / "f", KNOWN_MIN)
-    state.record([("f", st, OID)], now_ns())
-    state.record_blobs([(OID, st)])
-    state.dir_record("ck", "fp", OID, 1, 1)
-    state.complete_record(OID, "h", "s")
-    state.doc_record("d", {"a": 1})
-    assert state.lookup({"f": st}) == {}
-    assert not state.blob_known(OID, st)
-    assert state.dir_lookup("ck", "fp") is None
-    assert state.complete_lookup(OID) is None
-    assert state.doc_lookup("d") == (False, None)
-    state.close()
+    _write_all_then_find_nothing(db, tmp_path / "f")
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM state").fetchone() == (0,)
     conn.close()
