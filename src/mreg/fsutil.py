@@ -150,10 +150,9 @@ _STEP = 4 * 1024 * 1024  # = hashing.CHUNK
 _NO_KERNEL_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF)
 
 
-# Bytes per write() call at most. A larger write lets the kernel fill the page cache
-# with large folios (2 MiB and up, on ext4 since Linux 6.x), whose allocation may stall in
-# memory compaction: a 1 GiB copy in 4 MiB writes took 0.43 s of system time in most runs
-# and 1.7 to 2.2 s in others; in 512 KiB writes, 0.42 to 0.51 s every time.
+# Bytes per write() call at most. With 2 MiB or larger writes, some 1 GiB copies spent
+# 1 to 3 s in the kernel instead of 0.35 s (probably allocating large page-cache folios;
+# benchmarks/write_sizes.py, docs/concepts.md "Writing blobs"); 512 KiB writes stay steady.
 WRITE_MAX = 512 * 1024
 
 
