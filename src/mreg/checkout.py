@@ -430,7 +430,6 @@ def _swap_in(
         # (parse_manifest: no `..`, no file that is also a folder), so joining cannot
         # leave it: no per-file symlink resolution (safe_join) is needed in here.
         made: set[str] = set()
-        unsupported: set[str] = set()
         todo: list[tuple[Entry, Path]] = []
         for e in entries:
             target = stage.joinpath(*e.path.split("/"))
@@ -447,34 +446,7 @@ def _swap_in(
                     except OSError:
                         pass  # no hard links here: copy it from the cache
             todo.append((e, target))
-
-        def place(item: tuple[Entry, Path]) -> None:
-            e, target = item
-            _place(store, e.oid, target, links, e.exec, state, staged=True, unsupported=unsupported)
-
-        def place_there(item: tuple[Entry, Path]) -> str:
-            e, target = item  # small blobs only: no state cache (sqlite) in the helper
-            _place(store, e.oid, target, links, e.exec, None, staged=True, unsupported=unsupported)
-            return ""
-
-        # Many small files: a helper process may place every other one (mreg.forkshare).
-        # What it could not place, this process places again, errors and all.
-        share = ForkShare([t for t in todo if t[0].size <= SMALL_COPY], place_there)
-        try:
-            for item in share.mine:
-                place(item)
-            for item in todo:
-                if item[0].size > SMALL_COPY:
-                    place(item)
-            helped = share.results()
-        except BaseException:
-            share.kill()
-            raise
-        for item, answer in helped:
-            if answer is None:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(item[1])  # what the helper may have left half-written
-                place(item)
+        _place_staged(store, links, todo, state)
         if not os.path.lexists(dest):
             os.rename(stage, dest)
             return True
@@ -494,6 +466,41 @@ def _swap_in(
         raise
     _remove_quietly(stage)  # the old folder, now
     return True
+
+
+def _place_staged(
+    store: Store, links: list[str], todo: list[tuple[Entry, Path]], state: StateCache | None
+) -> None:
+    """_place each (entry, target) into the folder being built. Many small files: a
+    helper process may place every other one (mreg.forkshare); what it could not place,
+    this process places again, errors and all."""
+    unsupported: set[str] = set()
+
+    def place(item: tuple[Entry, Path]) -> None:
+        e, target = item
+        _place(store, e.oid, target, links, e.exec, state, staged=True, unsupported=unsupported)
+
+    def place_there(item: tuple[Entry, Path]) -> str:
+        e, target = item  # small blobs only: no state cache (sqlite) in the helper
+        _place(store, e.oid, target, links, e.exec, None, staged=True, unsupported=unsupported)
+        return ""
+
+    share = ForkShare([t for t in todo if t[0].size <= SMALL_COPY], place_there)
+    try:
+        for item in share.mine:
+            place(item)
+        for item in todo:
+            if item[0].size > SMALL_COPY:
+                place(item)
+        helped = share.results()
+    except BaseException:
+        share.kill()
+        raise
+    for item, answer in helped:
+        if answer is None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(item[1])  # what the helper may have left half-written
+            place(item)
 
 
 def _remove_quietly(path: Path) -> None:
