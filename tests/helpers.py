@@ -202,6 +202,23 @@ def helper_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_helper_script(
+    script: str, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Any:
+    """Run `python -c script ARGS` in a fresh interpreter (a helper process forks only
+    from a process with no other thread), with helper_env(**env); exit 0 asserted; the
+    JSON document it printed."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=helper_env(**(env or {})),
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 # Put before a script run in a fresh interpreter (a helper process forks only from a
 # process with no other thread): a helper from 8 items on; in the parent, `started`
 # lists whether each ForkShare forked one, `redone` how many of its items each helper

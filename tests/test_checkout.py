@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import stat
-import sys
 from pathlib import Path
 
 import pytest
@@ -35,7 +34,7 @@ from tests.helpers import (
     HELPER_SKIP_REASON,
     blob_path,
     card_yaml,
-    helper_env,
+    run_helper_script,
     sha,
     snapshot,
     write,
@@ -550,16 +549,7 @@ print(json.dumps({
 
 
 def _checkout_with_helper(repo: Path, mode: str) -> dict[str, object]:
-    import subprocess
-
-    done = subprocess.run(
-        [sys.executable, "-c", _HELPER_CHECKOUT, str(repo), mode],
-        capture_output=True,
-        text=True,
-        env=helper_env(),
-    )
-    assert done.returncode == 0, done.stderr
-    got: dict[str, object] = json.loads(done.stdout)
+    got: dict[str, object] = run_helper_script(_HELPER_CHECKOUT, str(repo), mode)
     return got
 
 

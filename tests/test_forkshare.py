@@ -4,7 +4,6 @@ from a process with no other thread, which a test session may not be."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 
 from mreg import forkshare
-from tests.helpers import HELPER_POSSIBLE, HELPER_SKIP_REASON, helper_env
+from tests.helpers import HELPER_POSSIBLE, HELPER_SKIP_REASON, helper_env, run_helper_script
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the helper is Linux only"
@@ -42,14 +41,7 @@ print(json.dumps({
 
 
 def _run(fork_from: int, **env: str) -> Any:
-    done = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, str(fork_from)],
-        capture_output=True,
-        text=True,
-        env=helper_env(**env),
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return run_helper_script(_SCRIPT, str(fork_from), env=env)
 
 
 @pytest.mark.skipif(not HELPER_POSSIBLE, reason=HELPER_SKIP_REASON)

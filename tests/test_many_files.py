@@ -10,7 +10,6 @@ import json
 import os
 import re
 import stat
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from tests.helpers import (
     HELPER_PREAMBLE,
     HELPER_SKIP_REASON,
     blob_path,
-    helper_env,
+    run_helper_script,
     sha,
     write,
 )
@@ -625,7 +624,6 @@ print(json.dumps({
 
 
 def _add_with_helper(tmp_path: Path, mode: str, env: dict[str, str] | None = None) -> Any:
-    import subprocess
 
     folder = tmp_path / "ck"
     if not folder.exists():
@@ -633,14 +631,7 @@ def _add_with_helper(tmp_path: Path, mode: str, env: dict[str, str] | None = Non
             write(folder / f"d{i % 3}" / f"f{i:02d}.bin", os.urandom(100))
         _age(*folder.rglob("*.bin"))  # old enough to be remembered
     cache = tmp_path / f"cache-{mode}-{len(list(tmp_path.iterdir()))}"
-    done = subprocess.run(
-        [sys.executable, "-c", _HELPER_SCRIPT, str(folder), str(cache), mode],
-        capture_output=True,
-        text=True,
-        env=helper_env(**(env or {})),
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
+    result = run_helper_script(_HELPER_SCRIPT, str(folder), str(cache), mode, env=env)
     if result["oid"] is not None:
         got = Store(cache)
         blobs = [e.oid for e in parse_manifest(got.read_bytes(result["oid"]))]

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +13,7 @@ from tests.helpers import (
     HELPER_SKIP_REASON,
     blob_path,
     cache_blobs,
-    helper_env,
+    run_helper_script,
     run_mreg,
     sha,
     write,
@@ -86,15 +83,7 @@ def _transfer_with_helper(repo: Path, verb: str) -> dict[str, Any]:
     """transfer.push or fetch of `repo` to or from its folder remote `f`, in a fresh
     interpreter (a fork needs a process with no other thread), the helper taking half
     from 8 blobs on: whether it started, what was sent and what was corrupt."""
-    done = subprocess.run(
-        [sys.executable, "-c", _TRANSFER, str(repo), verb],
-        capture_output=True,
-        text=True,
-        cwd=repo,
-        env=helper_env(),
-    )
-    assert done.returncode == 0, done.stderr
-    got: dict[str, Any] = json.loads(done.stdout)
+    got: dict[str, Any] = run_helper_script(_TRANSFER, str(repo), verb, cwd=repo)
     return got
 
 
@@ -173,11 +162,7 @@ print(json.dumps({"helper": started, "here": sorted(here), "there": there, "pare
 def test_the_helper_gets_only_the_items_it_takes() -> None:
     """Large blobs stay with this process (HELPER_MAX): the helper reports only when it
     is done, so a large one would hold the progress bar still."""
-    done = subprocess.run(
-        [sys.executable, "-c", _TAKES], capture_output=True, text=True, env=helper_env()
-    )
-    assert done.returncode == 0, done.stderr
-    got = json.loads(done.stdout)
+    got = run_helper_script(_TAKES)
     assert got["helper"] == [True]
     taken = [i for i in range(30) if i % 3]
     assert [i for i, _ in got["there"]] == taken[1::2]  # every other one it takes
