@@ -443,7 +443,30 @@ def add(
                 from mreg.stages import ensure_version_tag
 
                 result.tag = ensure_version_tag(project, name, new.version, result.commit).tag
+        elif commit and status == "unchanged":
+            # Nothing to commit: an earlier add --commit may have been killed between
+            # its commit and its tag.
+            result.tag = _tag_committed_version(project, card_rel, name, new.version)
     return result
+
+
+def _tag_committed_version(project: Project, card_rel: str, name: str, version: int) -> str | None:
+    """Tag NAME@vVERSION on the commit that last changed the card, when that commit's
+    card is of this version and no such tag exists yet; the tag made, or None."""
+    from mreg.history import list_tags
+    from mreg.stages import ensure_version_tag
+    from mreg.tags import version_tag
+
+    last = project.git.log_path(card_rel, limit=1)
+    if not last or any(t.name == version_tag(name, version) for t in list_tags(project)):
+        return None
+    data = project.git.read_blob(f"{last[0].sha}:{card_rel}")
+    try:
+        if data is None or card_mod.loads(data, expected_name=name).version != version:
+            return None
+    except MregError:
+        return None
+    return ensure_version_tag(project, name, version, last[0].sha).tag
 
 
 def _untagged_new_version(project: Project, card_rel: str, name: str, version: int) -> bool:

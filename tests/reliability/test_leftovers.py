@@ -204,6 +204,29 @@ def test_a_rerun_of_an_interrupted_add_commit_tags_the_version(repo: Path) -> No
     assert git(repo, "tag", "--list").split() == ["churn@v1", "churn@v2"]
 
 
+def test_a_rerun_of_an_add_commit_killed_before_its_tag_tags_the_version(repo: Path) -> None:
+    """Killed after committing the card, before tagging it: the rerun has nothing to
+    commit, and must still tag the version, on the commit that holds it."""
+    cli = Cli()
+    write(repo / "out" / "model.bin", b"v1")
+    assert cli("add", "churn", "out/model.bin", "--commit").exit_code == 0
+    write(repo / "out" / "model.bin", b"v2")
+    assert cli("add", "churn", "out/model.bin").exit_code == 0
+    git(repo, "add", ".mreg/models/churn.yaml")
+    git(repo, "commit", "-qm", "mreg: churn v2")  # as if killed before `git tag`
+    holds_v2 = git(repo, "rev-parse", "HEAD").strip()
+    write(repo / "notes.txt", "later work\n")
+    git(repo, "add", "notes.txt")
+    git(repo, "commit", "-qm", "later work")
+    res = cli("add", "churn", "out/model.bin", "--commit", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["tag"] == "churn@v2"
+    assert git(repo, "rev-list", "-n1", "churn@v2").strip() == holds_v2
+    res = cli("add", "churn", "out/model.bin", "--commit")  # tagged now: nothing to do
+    assert res.exit_code == 0, res.stderr
+    assert git(repo, "tag", "--list").split() == ["churn@v1", "churn@v2"]
+
+
 def test_a_lock_left_by_a_killed_git_is_named_with_a_hint(repo: Path) -> None:
     cli = Cli()
     write(repo / "out" / "model.bin", b"v1")
