@@ -126,8 +126,18 @@ class CuttingRelay:
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
 
-        threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
+        back = threading.Thread(target=pump, args=(upstream, client), daemon=True)
+        back.start()
         pump(client, upstream)
+        back.join()  # each pump shuts both sockets down when it ends: the other wakes
+        # Closed now, not at the end of the test: kept open until then, the sockets of a
+        # 40-trial campaign used up the test process's file descriptors (ulimit 20,000).
+        with self._lock:
+            for s in (client, upstream):
+                with contextlib.suppress(OSError):
+                    s.close()
+                with contextlib.suppress(ValueError):
+                    self._open.remove(s)
 
     def close(self) -> None:
         self._sock.close()
