@@ -224,7 +224,12 @@ def test_a_rerun_of_an_add_commit_killed_before_its_tag_tags_the_version(repo: P
     assert git(repo, "rev-list", "-n1", "churn@v2").strip() == holds_v2
     res = cli("add", "churn", "out/model.bin", "--commit")  # tagged now: nothing to do
     assert res.exit_code == 0, res.stderr
+    assert "Tagged" not in res.stderr
     assert git(repo, "tag", "--list").split() == ["churn@v1", "churn@v2"]
+    git(repo, "tag", "-d", "churn@v2")
+    res = cli("add", "churn", "out/model.bin", "--commit")  # the text says so too
+    assert res.exit_code == 0, res.stderr
+    assert "Tagged churn@v2 (its commit was already made)" in res.stderr
 
 
 def test_a_lock_left_by_a_killed_git_is_named_with_a_hint(repo: Path) -> None:

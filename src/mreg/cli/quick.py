@@ -112,6 +112,8 @@ def show_add(name: str, path: Path, *, json: bool = False, **options: Any) -> No
         render.note(
             f"Committed {result.commit[:12]}" + (f", tagged {result.tag}" if result.tag else "")
         )
+    elif result.tag:  # committed by an add --commit that was interrupted before its tag
+        render.note(f"Tagged {result.tag} (its commit was already made)")
     elif result.status != "unchanged" or result.gitignore_changed:
         paths = " ".join(result.paths_to_commit)
         render.note(
