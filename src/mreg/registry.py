@@ -453,50 +453,54 @@ def add(
 def _tag_committed_version(project: Project, card_rel: str, name: str, version: int) -> str | None:
     """Tag NAME@vVERSION on the commit that last changed the card, when that commit's
     card is of this version and no such tag exists yet; the tag made, or None."""
-    from mreg.history import list_tags
     from mreg.stages import ensure_version_tag
-    from mreg.tags import version_tag
 
     last = project.git.log_path(card_rel, limit=1)
-    if not last or any(t.name == version_tag(name, version) for t in list_tags(project)):
+    if not last or _version_tag(project, name, version) is not None:
         return None
-    data = project.git.read_blob(f"{last[0].sha}:{card_rel}")
-    try:
-        if data is None or card_mod.loads(data, expected_name=name).version != version:
-            return None
-    except MregError:
+    if _card_version(project, f"{last[0].sha}:{card_rel}", name) != version:
         return None
     return ensure_version_tag(project, name, version, last[0].sha).tag
 
 
 def _untagged_new_version(project: Project, card_rel: str, name: str, version: int) -> bool:
     """True when HEAD's card (if any) is of another version and NAME@vVERSION is free."""
-    from mreg.history import list_tags
-    from mreg.tags import version_tag
-
-    data = project.git.read_blob(f"HEAD:{card_rel}") if project.git.head_commit() else None
-    if data is not None:
-        try:
-            if card_mod.loads(data, expected_name=name).version == version:
-                return False
-        except MregError:
-            pass
-    return all(t.name != version_tag(name, version) for t in list_tags(project))
+    if project.git.head_commit() and _card_version(project, f"HEAD:{card_rel}", name) == version:
+        return False
+    return _version_tag(project, name, version) is None
 
 
 def _refuse_taken_tag(project: Project, name: str, version: int) -> None:
     """`add --commit` tags the new version: check before anything is written or
     committed that the tag is free (mreg never moves a tag)."""
-    from mreg.history import list_tags
-    from mreg.tags import version_tag
-
-    tag = version_tag(name, version)
-    taken = next((t for t in list_tags(project) if t.name == tag), None)
+    taken = _version_tag(project, name, version)
     if taken is not None:
+        tag = taken.name
         raise GitError(
             f"tag {tag} already exists (on commit {taken.commit[:12]}); nothing was registered",
             hint=f"inspect it: git show {tag}; delete it (git tag -d {tag}) if it is stale",
         )
+
+
+def _version_tag(project: Project, name: str, version: int) -> Any:
+    """The TagInfo of NAME@vVERSION, or None when there is no such tag."""
+    from mreg.history import list_tags
+    from mreg.tags import version_tag
+
+    tag = version_tag(name, version)
+    return next((t for t in list_tags(project) if t.name == tag), None)
+
+
+def _card_version(project: Project, spec: str, name: str) -> int | None:
+    """The version of the card git holds at `spec` (REV:PATH); None when there is none
+    or it does not parse."""
+    data = project.git.read_blob(spec)
+    if data is None:
+        return None
+    try:
+        return card_mod.loads(data, expected_name=name).version
+    except MregError:
+        return None
 
 
 def project_cards_claiming(project: Project, name: str, rel: str) -> list[str]:
