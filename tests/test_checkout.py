@@ -16,7 +16,7 @@ import pytest
 import mreg
 from mreg import registry
 from mreg.card import Card
-from mreg.checkout import SMALL_COPY, checkout_card
+from mreg.checkout import checkout_card
 from mreg.errors import (
     BlobCorrupt,
     BlobMissing,
@@ -26,6 +26,7 @@ from mreg.errors import (
     StorageError,
     WorktreeConflict,
 )
+from mreg.forkshare import ITEM_BYTES_MAX
 from mreg.project import Project
 from mreg.status import status
 from tests.helpers import (
@@ -555,7 +556,7 @@ def _checkout_with_helper(repo: Path, mode: str) -> dict[str, object]:
 
 def _many_small_files(repo: Path) -> dict[str, bytes]:
     files = {f"d{i % 3}/f{i:02d}.bin": b"file %d" % i for i in range(40)}
-    files["big.bin"] = os.urandom(300 * 1024)  # above SMALL_COPY: placed by the parent
+    files["big.bin"] = os.urandom(ITEM_BYTES_MAX + 1)  # placed by the parent
     for name, data in files.items():
         write(repo / "ck" / name, data)
     (repo / "ck" / "d1" / "f04.bin").chmod(0o755)
@@ -597,7 +598,7 @@ def test_a_failing_parent_stops_its_helper_and_leaves_no_folder(repo: Path) -> N
 @pytest.mark.skipif(not HELPER_POSSIBLE, reason=HELPER_SKIP_REASON)
 def test_a_corrupt_blob_met_by_the_helper_fails_the_checkout_whole(repo: Path) -> None:
     files = _many_small_files(repo)
-    small = sorted(name for name, data in files.items() if len(data) <= SMALL_COPY)
+    small = sorted(name for name, data in files.items() if len(data) <= ITEM_BYTES_MAX)
     theirs = small[1::2]  # the helper's share: every other one, in manifest order
     _corrupt(blob_path(repo, sha(files[theirs[0]])))
     got = _checkout_with_helper(repo, "ok")

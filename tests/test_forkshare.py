@@ -56,6 +56,57 @@ def test_the_helper_does_every_other_item_and_hands_back_what_it_could_not() -> 
     assert got["pid_after"] is None  # reaped
 
 
+_FINISH = """
+import json, os, sys, time
+from mreg import forkshare
+
+forkshare.FORK_FROM = 8
+parent = os.getpid()
+
+def work(item):
+    if item == 7:
+        raise ValueError("no")
+    if sys.argv[1] == "fail" and item == 1:
+        time.sleep(5)  # the helper's first item: still running when the parent fails
+    return f"{item}:{os.getpid() != parent}"
+
+done, absorbed, redone, pid, error = [], [], [], None, None
+try:
+    with forkshare.ForkShare(list(range(20)), work) as share:
+        pid = share.pid
+        done += [work(i) for i in share.mine]
+        if sys.argv[1] == "fail":
+            raise RuntimeError("the parent fails")
+        share.finish(lambda i, a: absorbed.append([i, a]), redo=redone.append)
+except RuntimeError as exc:
+    error = str(exc)
+try:
+    left = os.waitpid(-1, os.WNOHANG)
+except ChildProcessError:
+    left = None
+print(json.dumps({"forked": pid is not None, "done": done, "absorbed": absorbed,
+                  "redone": redone, "error": error, "left": left, "pid": share.pid}))
+"""
+
+
+@pytest.mark.skipif(not HELPER_POSSIBLE, reason=HELPER_SKIP_REASON)
+def test_finish_absorbs_the_helpers_answers_and_redoes_the_rest_here() -> None:
+    got = run_helper_script(_FINISH, "ok")
+    assert got["forked"] and got["error"] is None
+    assert got["done"] == [f"{i}:False" for i in range(0, 20, 2)]
+    assert got["absorbed"] == [[i, f"{i}:True"] for i in range(1, 20, 2) if i != 7]
+    assert got["redone"] == [7]  # work raised in the helper: the caller does it
+    assert got["left"] is None and got["pid"] is None  # reaped
+
+
+@pytest.mark.skipif(not HELPER_POSSIBLE, reason=HELPER_SKIP_REASON)
+def test_leaving_the_block_on_an_error_kills_and_reaps_the_helper() -> None:
+    got = run_helper_script(_FINISH, "fail")
+    assert got["forked"] and got["error"] == "the parent fails"
+    assert got["absorbed"] == [] and got["redone"] == []
+    assert got["left"] is None and got["pid"] is None  # no child left, running or not
+
+
 @pytest.mark.parametrize(("fork_from", "env"), [(100, {}), (8, {"MREG_PROCESSES": "1"})])
 def test_no_helper_for_few_items_or_when_told(fork_from: int, env: dict[str, str]) -> None:
     got = _run(fork_from, **env)

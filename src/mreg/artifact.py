@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from mreg.card import KIND_DIR, KIND_FILE
 from mreg.errors import InvalidPath, MregError
-from mreg.forkshare import ForkShare
+from mreg.forkshare import ITEM_BYTES_MAX, ForkShare
 from mreg.hashing import (
     FIRST_READ,
     MANIFEST_SCHEMA,
@@ -179,34 +179,33 @@ def _process(
     # Python and file-system metadata, which more threads only fight over (the GIL, the
     # folders' locks). 10,000 x 1 KiB files: 0.86 s on one thread, 1.5 s on 2 to 8.
     # From FORK_FROM of them, a forked helper process takes every other one.
-    large = [f for f in todo if f.st.st_size > SMALL]
-    share = ForkShare(
-        [f for f in todo if f.st.st_size <= SMALL],
+    large = [f for f in todo if f.st.st_size > ITEM_BYTES_MAX]
+    results: list[_Done] = []
+
+    def absorb(f: _File, answer: str) -> None:
+        oid, _, held = answer.partition(" ")
+        if not is_oid(oid):  # not an answer: done here, errors and all
+            results.append(work(f))
+            return
+        results.append((f, oid, held == "1"))
+        if progress:
+            progress(f.st.st_size)
+
+    with ForkShare(
+        [f for f in todo if f.st.st_size <= ITEM_BYTES_MAX],
         lambda f: "{} {:d}".format(*_hash_checked(f, store)),
-    )
-    small = share.mine
-    try:
+    ) as share:
+        small = share.mine
         if len(large) > 1 or (large and small):
             from concurrent.futures import ThreadPoolExecutor  # not on status's start-up path
 
             with ThreadPoolExecutor(max_workers=min(workers(), len(large))) as pool:
                 pending = pool.map(work, large)
-                results = [work(f) for f in small]
+                results += [work(f) for f in small]
                 results += pending
         else:
-            results = [work(f) for f in large + small]
-        helped = share.results()
-    except BaseException:
-        share.kill()
-        raise
-    for f, answer in helped:
-        oid, _, held = (answer or "").partition(" ")
-        if not is_oid(oid):  # the helper could not: done here, errors and all
-            results.append(work(f))
-            continue
-        results.append((f, oid, held == "1"))
-        if progress:
-            progress(f.st.st_size)
+            results += [work(f) for f in large + small]
+        share.finish(absorb, redo=lambda f: results.append(work(f)))
     fresh: list[tuple[str, os.stat_result, str]] = []
     for f, oid, unchanged in results:
         oids[f.key] = oid

@@ -31,7 +31,7 @@ from mreg.errors import (
     StorageError,
     WorktreeConflict,
 )
-from mreg.forkshare import ForkShare
+from mreg.forkshare import ITEM_BYTES_MAX, ForkShare
 from mreg.fsutil import (
     kernel_copy,
     remove_stale_temps,
@@ -485,22 +485,18 @@ def _place_staged(
         _place(store, e.oid, target, links, e.exec, None, staged=True, unsupported=unsupported)
         return ""
 
-    share = ForkShare([t for t in todo if t[0].size <= SMALL_COPY], place_there)
-    try:
+    def place_again(item: tuple[Entry, Path]) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(item[1])  # what the helper may have left half-written
+        place(item)
+
+    with ForkShare([t for t in todo if t[0].size <= ITEM_BYTES_MAX], place_there) as share:
         for item in share.mine:
             place(item)
         for item in todo:
-            if item[0].size > SMALL_COPY:
+            if item[0].size > ITEM_BYTES_MAX:
                 place(item)
-        helped = share.results()
-    except BaseException:
-        share.kill()
-        raise
-    for item, answer in helped:
-        if answer is None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(item[1])  # what the helper may have left half-written
-            place(item)
+        share.finish(lambda item, _answer: None, redo=place_again)
 
 
 def _remove_quietly(path: Path) -> None:

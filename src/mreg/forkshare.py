@@ -5,7 +5,12 @@ a folder remote) cost per-file Python and system calls, which threads only fight
 (the GIL); a second process halves them on two cores. `ForkShare(items, work)` forks a
 child that runs `work(item)` on every other item and answers one line per item through
 a pipe: `+` and what work returned (a str without a newline), or `-` when work raised.
-The parent does `mine` meanwhile, then `results()` gives the child's answers.
+The parent does `mine` meanwhile, then `finish` takes in the child's answers:
+
+    with ForkShare(small_items, work) as share:   # leaving on an error kills the child
+        for item in share.mine: do(item)
+        ...                                        # anything else meanwhile
+        share.finish(absorb, redo=do)              # absorb(item, answer), or redo(item)
 
 The child uses nothing but what `work` touches and the pipe, and leaves with os._exit:
 no clean-up of what it shares with the parent (a sqlite connection, the writers'
@@ -27,6 +32,10 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 # Items from which a helper is worth its fork (about 1 ms, plus the pipe).
 FORK_FROM = 2000
+# Files or blobs larger than this stay with the caller: they cost bytes, not per-file
+# calls, so a second process gains nothing on them, and the helper's answers (and so a
+# progress bar) come only when it is done.
+ITEM_BYTES_MAX = 1024 * 1024
 
 
 def may_fork() -> bool:
@@ -45,7 +54,8 @@ class ForkShare(Generic[T]):
     """Every other item of `items` done by a forked helper running `work`, when
     there are at least FORK_FROM and may_fork(); `mine` are the items left to the caller.
 
-    Call results() once the caller's share is done, or kill() if the caller fails.
+    Use it as a context manager, which kills the helper when the caller fails, and
+    call finish() (or results()) once the caller's share is done.
     """
 
     def __init__(self, items: list[T], work: Callable[[T], str]) -> None:
@@ -96,6 +106,21 @@ class ForkShare(Generic[T]):
         os.close(w)
         self.pid, self._fd = pid, r
         return True
+
+    def __enter__(self) -> ForkShare[T]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.kill()  # nothing to do once results() has reaped the helper
+
+    def finish(self, absorb: Callable[[T, str], None], redo: Callable[[T], None]) -> None:
+        """Wait for the helper, then absorb(item, answer) for each item it did, and
+        redo(item) for each it could not: the caller does that one, errors and all."""
+        for item, answer in self.results():
+            if answer is None:
+                redo(item)
+            else:
+                absorb(item, answer)
 
     def results(self) -> list[tuple[T, str | None]]:
         """Wait for the helper: each of its items with what work returned, or None where

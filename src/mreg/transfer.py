@@ -36,7 +36,7 @@ from mreg.errors import (
     NotInitialised,
     RemoteNotFound,
 )
-from mreg.forkshare import ForkShare
+from mreg.forkshare import ITEM_BYTES_MAX, ForkShare
 from mreg.hashing import Entry, copy_hashing, oid_of_bytes, parse_manifest
 from mreg.project import Project
 from mreg.remote import Remote, default_jobs, open_remote
@@ -159,12 +159,6 @@ def select_cards(project: Project, refs: list[str] | None, scope: str = "worktre
 # ---------------------------------------------------------------------------- parallel
 
 
-# Blobs up to this size may go to a helper process: a larger one would hold the
-# progress bar still (the helper reports only when it is done), and costs bytes, not
-# per-file calls, so a second process gains nothing on it.
-HELPER_MAX = 1024 * 1024
-
-
 @dataclass(frozen=True)
 class Helper(Generic[T]):
     """What a forked helper process does for run_parallel: work(item) there, then
@@ -191,10 +185,6 @@ def run_parallel(
     if not items:
         return
     if jobs <= 1:  # no pool: 10,000 small blobs would spend 0.2 s on futures alone
-        share = None
-        if helper is not None:
-            share = ForkShare([it for it in items if helper.takes(it)], helper.work)
-            items = share.mine + [it for it in items if not helper.takes(it)]
 
         def one(it: T) -> None:
             try:
@@ -203,20 +193,14 @@ def run_parallel(
                 if not on_error(it, err):
                     raise
 
-        try:
+        if helper is None:
             for it in items:
                 one(it)
-            helped = share.results() if share is not None else []
-        except BaseException:
-            if share is not None:
-                share.kill()
-            raise
-        for it, answer in helped:
-            if answer is None:
+            return
+        with ForkShare([it for it in items if helper.takes(it)], helper.work) as share:
+            for it in share.mine + [it for it in items if not helper.takes(it)]:
                 one(it)
-            else:
-                assert helper is not None
-                helper.absorb(it, answer)
+            share.finish(helper.absorb, redo=one)
         return
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(items)))) as pool:
         futures: dict[Future[Any], T] = {pool.submit(fn, it): it for it in items}
@@ -347,7 +331,7 @@ def push(
                 progress.advance(int(answer))
 
         helper = (
-            Helper(up_there, sent_there, lambda oid: sizes[oid] <= HELPER_MAX)
+            Helper(up_there, sent_there, lambda oid: sizes[oid] <= ITEM_BYTES_MAX)
             if remote.protocol == "file"
             else None
         )
@@ -563,7 +547,7 @@ def fetch_cards(
         return False
 
     helper = (
-        Helper(down_there, got_there, lambda oid: needs.files[oid] <= HELPER_MAX)
+        Helper(down_there, got_there, lambda oid: needs.files[oid] <= ITEM_BYTES_MAX)
         if remote.protocol == "file"
         else None
     )

@@ -160,8 +160,8 @@ print(json.dumps({"helper": started, "here": sorted(here), "there": there, "pare
 
 @pytest.mark.skipif(not HELPER_POSSIBLE, reason=HELPER_SKIP_REASON)
 def test_the_helper_gets_only_the_items_it_takes() -> None:
-    """Large blobs stay with this process (HELPER_MAX): the helper reports only when it
-    is done, so a large one would hold the progress bar still."""
+    """Large blobs (over forkshare.ITEM_BYTES_MAX) stay with this process: the helper
+    reports only when it is done, so a large one would hold the progress bar still."""
     got = run_helper_script(_TAKES)
     assert got["helper"] == [True]
     taken = [i for i in range(30) if i % 3]
