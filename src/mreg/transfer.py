@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Generic, Protocol, TypeVar
 
 from mreg.card import KIND_DIR, Card
@@ -744,10 +744,23 @@ def get_card(
     jobs: int | None = None,
     progress: Progress | None = None,
 ) -> int:
-    """Write card's artifact to output via a temp name beside it; bytes written."""
+    """Write card's artifact to output via a temp name beside it; bytes written.
+
+    force replaces a file (or a symlink) at output, or a folder when the artifact is a
+    folder too; a single file never replaces a folder (it would wipe what is in there).
+    The old output goes only once the new one is complete.
+    """
     output = Path(os.path.abspath(output))
-    if os.path.lexists(output) and not force:
-        raise InvalidPath(f"{output} already exists", hint="add --force to replace it")
+    if os.path.lexists(output):
+        if not force:
+            raise InvalidPath(f"{output} already exists", hint="add --force to replace it")
+        if card.artifact.kind != KIND_DIR and _is_folder(output):
+            name = PurePosixPath(card.artifact.path).name
+            raise InvalidPath(
+                f"{output} is a folder and {_label(card)} is a single file: --force replaces"
+                " a file, or a folder with a folder",
+                hint=f"to write it into that folder: -o {output / name}",
+            )
     tmp = _tmp_beside(output)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -775,12 +788,7 @@ def get_card(
 
             run_parallel(targets, one, jobs or default_jobs(), lambda _i, _e: False)
             size = sum(sizes)
-        if os.path.lexists(output):
-            if output.is_dir() and not output.is_symlink():
-                shutil.rmtree(output)
-            else:
-                output.unlink()
-        os.replace(tmp, output)
+        _swap_in(tmp, output)
     except OSError as exc:
         _remove_tree(tmp)
         raise storage_error(exc, output) from None
@@ -788,6 +796,69 @@ def get_card(
         _remove_tree(tmp)
         raise
     return size
+
+
+def _is_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _swap_in(new: Path, output: Path) -> None:
+    """Put the complete `new` at output. Over a file, one atomic rename; a folder (or a
+    folder over a file) cannot be renamed over it, so the old one is renamed aside first,
+    put back if the rename fails, and removed last."""
+    if not os.path.lexists(output) or not (_is_folder(output) or _is_folder(new)):
+        os.replace(new, output)
+        return
+    aside = _tmp_beside(output)
+    os.rename(output, aside)
+    try:
+        os.rename(new, output)
+    except BaseException:
+        os.rename(aside, output)
+        raise
+    _remove_tree(aside)
+
+
+def check_output(output: Path, project: Project) -> Path:
+    """output made absolute, or InvalidPath (exit 3) where writing or replacing it would
+    destroy what must be kept: it is, or holds, the current folder, the home folder or a
+    repository's top folder (the one read from, the one around the current folder); or
+    it is, holds or lies inside their .git or .mreg, or the cache."""
+    path = os.path.abspath(output)
+    head, name = os.path.split(path)
+    # The entry that would be replaced: its folders resolved, itself not (a symlink
+    # there is replaced, not followed).
+    path = os.path.join(os.path.realpath(head), name) if name else head
+    cwd = os.getcwd()
+    kept = {cwd: "the current folder", os.path.expanduser("~"): "the home folder"}
+    sealed = {}
+    for top in {str(project.root), _top_around(cwd)} - {""}:
+        kept[top] = f"the repository {top}"
+        for inner in (".git", ".mreg"):
+            sealed[os.path.join(top, inner)] = os.path.join(top, inner)
+    sealed[str(project.cache_dir)] = f"the cache {project.cache_dir}"
+    hint = "write it to a path of its own, e.g. -o model.pkl or -o /srv/models/churn"
+    for folder, what in kept.items():
+        if _within(os.path.realpath(folder), path):
+            raise InvalidPath(f"-o {output} would replace {what}", hint=hint)
+    for folder, what in sealed.items():
+        real = os.path.realpath(folder)
+        if _within(real, path) or _within(path, real):
+            raise InvalidPath(f"-o {output} would write into or over {what}", hint=hint)
+    return Path(path)
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _top_around(folder: str) -> str:
+    """The top of the git work tree around folder (the first one up with a .git), or ""."""
+    here = Path(folder)
+    for candidate in (here, *here.parents):
+        if os.path.lexists(candidate / ".git"):
+            return str(candidate)
+    return ""
 
 
 def _remove_tree(path: Path) -> None:
@@ -847,6 +918,7 @@ def _get_from(
     from mreg.status import cache_state
 
     card = resolve_card(project, ref)
+    given, output = output, check_output(output, project)
     use_cache = cache and remote_name is None and cache_state(project, card) == "ok"
     if use_cache:
         size = get_card(
@@ -861,7 +933,7 @@ def _get_from(
             size = get_card(card, output, source, force=force, jobs=jobs, progress=progress)
             where = f"remote {remote.name}"
     return GetResult(
-        card.name, card.version, card.artifact.oid, card.artifact.kind, str(output), size, where
+        card.name, card.version, card.artifact.oid, card.artifact.kind, str(given), size, where
     )
 
 

@@ -172,10 +172,12 @@ def test_get_from_the_remote_and_from_the_cache(
     assert res.exit_code == 0, res.stderr
     assert snapshot(tmp_path / "enc-out") == snapshot(models_repo / "enc")
     assert snapshot(clone) == before  # nor the work tree nor the cache changed
-    # An existing output is not replaced without --force.
-    assert_error(cli("get", "churn", "-o", str(tmp_path / "enc-out")), 3, "already exists")
-    assert cli("get", "churn", "-o", str(tmp_path / "enc-out"), "--force").exit_code == 0
-    assert (tmp_path / "enc-out").is_file()
+    # An existing output is not replaced without --force; a folder only by a folder.
+    assert_error(cli("get", "enc", "-o", str(tmp_path / "enc-out")), 3, "already exists")
+    assert_error(cli("get", "churn", "-o", str(tmp_path / "enc-out"), "-f"), 3, "is a folder")
+    assert cli("get", "enc", "-o", str(tmp_path / "enc-out"), "--force").exit_code == 0
+    assert snapshot(tmp_path / "enc-out") == snapshot(models_repo / "enc")
+    assert cli("get", "churn", "-o", str(tmp_path / "got" / "m.pkl"), "--force").exit_code == 0
     # From the cache where it holds the blobs.
     monkeypatch.chdir(models_repo)
     res = cli("get", "enc", "-o", str(tmp_path / "from-cache"), "--json")

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from mreg.cli import render
-from mreg.errors import EXIT_NEGATIVE, WorktreeConflict
+from mreg.errors import EXIT_NEGATIVE, InvalidPath, WorktreeConflict
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (see docs/scripting.md).")]
 RemoteOpt = Annotated[
@@ -448,7 +448,10 @@ def pull_cmd(
 
 def get_cmd(
     ref: Annotated[str, typer.Argument(help="A model reference: NAME, NAME@vN, NAME#STAGE.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the artifact.")],
+    output: Annotated[
+        str,
+        typer.Option("-o", "--output", help="Where to write the artifact.", metavar="PATH"),
+    ],
     repo: Annotated[
         str | None,
         typer.Option(
@@ -457,7 +460,14 @@ def get_cmd(
     ] = None,
     remote: RemoteOpt = None,
     force: Annotated[
-        bool, typer.Option("--force", "-f", help="Replace PATH if it exists.")
+        bool,
+        typer.Option(
+            "--force",
+            "-f",
+            help="Replace PATH if it exists: a file, or a folder when the artifact is a"
+            " folder (a file never replaces a folder). Never the current folder, the"
+            " repository, its .git or .mreg, or the cache.",
+        ),
     ] = False,
     jobs: JobsOpt = None,
     json: JsonOpt = False,
@@ -476,9 +486,17 @@ def get_cmd(
     render.STATE.json = json
     from mreg.transfer import get
 
+    if not output.strip():  # Path("") would be the current folder
+        raise InvalidPath("-o/--output is empty", hint="give the path to write, e.g. -o model.pkl")
     with _bar(json) as bar:
         result = get(
-            ref, output, repo_url=repo, remote_name=remote, force=force, jobs=jobs, progress=bar
+            ref,
+            Path(output),
+            repo_url=repo,
+            remote_name=remote,
+            force=force,
+            jobs=jobs,
+            progress=bar,
         )
     if json:
         render.emit_json(

@@ -1,0 +1,83 @@
+"""Places mreg must not write to, end to end through the installed `mreg` console script:
+`get -o` at the repository, its .git or .mreg, the current or home folder (even with
+--force), --force on a folder for a single file; remote URLs that name no folder, a ~user
+that does not exist, a folder in git's view; a folder remote that is not there (verify);
+a malformed -o KEY=VALUE; and a push whose damage is in the local cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from tests.helpers import assert_error, git, run_mreg, snapshot
+from tests.remote.servers import make_models
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def models(repo: Path) -> Path:
+    """repo with a committed file model (churn) and folder model (enc), no remote."""
+    make_models(repo)
+    assert run_mreg(repo, "add", "churn", "out/model.pkl").exit_code == 0
+    assert run_mreg(repo, "add", "enc", "enc").exit_code == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "models")
+    return repo
+
+
+def everything(root: Path) -> dict[str, tuple[str, int]]:
+    """snapshot() of root, .git included (the repository must survive whole)."""
+    return {**snapshot(root), **{f".git/{k}": v for k, v in snapshot(root / ".git").items()}}
+
+
+# ----------------------------------------------------------------------------- get -o
+
+
+@pytest.mark.parametrize(
+    "output",
+    ["", "  ", ".", "..", "sub/..", ".git", ".git/objects", ".mreg", ".mreg/cache", "HOME"],
+)
+def test_get_never_writes_over_the_repository(models: Path, output: str) -> None:
+    (models / "sub").mkdir()
+    before = everything(models)
+    if output == "HOME":
+        output = os.environ["HOME"]
+    for model in ("churn", "enc"):
+        res = run_mreg(models, "get", model, "-o", output, "--force")
+        assert_error(res, 3, "-o", "-o")
+    assert everything(models) == before
+    assert run_mreg(models, "status").exit_code == 0
+
+
+def test_get_never_writes_into_mreg_or_git(models: Path) -> None:
+    res = run_mreg(models, "get", "churn", "-o", ".mreg/models/new.yaml")
+    assert_error(res, 3, f"would write into or over {models / '.mreg'}", "-o model.pkl")
+    assert not (models / ".mreg" / "models" / "new.yaml").exists()
+    # -C: the repository is not the current folder of the shell, it still is kept.
+    res = run_mreg(models.parent, "-C", str(models), "get", "enc", "-o", str(models), "-f")
+    assert_error(res, 3, f"would replace the repository {models}")
+    assert (models / ".git").is_dir()
+
+
+def test_get_force_replaces_a_file_or_a_folder_with_a_folder(models: Path, tmp_path: Path) -> None:
+    target = tmp_path / "deploy"
+    (target / "keep").mkdir(parents=True)
+    (target / "keep" / "notes.txt").write_text("mine")
+    # A single file never replaces a folder, with or without --force.
+    assert_error(run_mreg(models, "get", "churn", "-o", str(target)), 3, "already exists")
+    res = run_mreg(models, "get", "churn", "-o", str(target), "--force")
+    assert_error(res, 3, "is a folder and churn v1 is a single file", f"-o {target}/model.pkl")
+    assert (target / "keep" / "notes.txt").read_text() == "mine"
+    # A folder replaces a folder (redeploying a folder model), whole.
+    assert run_mreg(models, "get", "enc", "-o", str(target), "--force").exit_code == 0
+    assert snapshot(target) == snapshot(models / "enc")
+    # A file replaces a file, and a folder a file.
+    model = tmp_path / "model.pkl"
+    model.write_bytes(b"old")
+    assert run_mreg(models, "get", "churn", "-o", str(model), "-f").exit_code == 0
+    assert model.read_bytes() == (models / "out" / "model.pkl").read_bytes()
+    assert run_mreg(models, "get", "enc", "-o", str(model), "-f").exit_code == 0
+    assert snapshot(model) == snapshot(models / "enc")
+    assert not list(tmp_path.glob(".*.mreg-*.tmp"))
