@@ -40,6 +40,18 @@ def test_outside_git(tmp_path: Path) -> None:
     assert_error(run_mreg(tmp_path, "ls"), 3, "not a git repository", hint="git init")
 
 
+def test_in_a_bare_repository(tmp_path: Path) -> None:
+    bare = tmp_path / "models.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    before = sorted(p.relative_to(bare) for p in bare.rglob("*"))
+    for args in (["init"], ["status"], ["ls"], ["gc"], ["add", "m", "x.bin"]):
+        done = run_mreg(bare, *args)
+        assert_error(done, 3, "is a bare repository: it has no work tree", hint="git clone")
+    done = run_mreg(bare, "status", "--json")
+    assert done.exit_code == 3 and done.error_json["error"]["code"] == "bare-repository"
+    assert sorted(p.relative_to(bare) for p in bare.rglob("*")) == before  # nothing written
+
+
 def test_not_initialised(git_repo: Path) -> None:
     for args in (["ls"], ["status"], ["show", "x"], ["checkout"]):
         assert_error(run_mreg(git_repo, *args), 3, "not initialised", hint="mreg init")

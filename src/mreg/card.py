@@ -209,7 +209,7 @@ def _from_dict(doc: Any, expected_name: str | None) -> Card:
         if key not in art:
             raise _Problem(f"artifact.{key}", "missing")
     try:
-        path = check_relpath(art["path"], "artifact.path")
+        path = check_relpath(art["path"], "value")  # the message names the key
     except ValueError as exc:
         raise _Problem("artifact.path", str(exc)) from None
     if path == ".mreg" or path.startswith(".mreg/") or path == ".git" or path.startswith(".git/"):
@@ -255,7 +255,7 @@ def _from_dict(doc: Any, expected_name: str | None) -> Card:
             raise _Problem(f"data[{i}]", "needs a path or a uri")
         if "path" in entry:
             try:
-                check_relpath(entry["path"], f"data[{i}].path")
+                check_relpath(entry["path"], "value")
             except ValueError as exc:
                 raise _Problem(f"data[{i}].path", str(exc)) from None
         check_values(entry, f"data[{i}]", allow_lists=False)

@@ -271,6 +271,19 @@ def _need_blobs(store: Store, card: Card) -> list[Entry] | None:
         raise
 
 
+def _refuse_blocked_parent(root: Path, dest: Path) -> None:
+    """Something other than a folder where a folder above dest must be: even --force
+    does not remove it, since it is not the model's (a link to a folder is safe_join's
+    to judge)."""
+    for parent in reversed(dest.relative_to(root).parents[:-1]):
+        here = root / parent
+        if os.path.lexists(here) and not here.is_dir():
+            raise WorktreeConflict(
+                f"{parent.as_posix()} is a file, where the folder of {dest.relative_to(root)} goes",
+                hint=f"move {parent.as_posix()} away, then check out again",
+            )
+
+
 def checkout_card(project: Project, card: Card, force: bool = False) -> CheckoutResult:
     """Make the work tree hold `card`'s artifact. Conflicts are reported, not raised;
     errors (a missing or corrupt blob, an unsafe path) name the model and version."""
@@ -279,6 +292,7 @@ def checkout_card(project: Project, card: Card, force: bool = False) -> Checkout
         dest = safe_join(project.root, rel, "artifact.path", last_link_ok=True)
         store = project.store
         entries = _need_blobs(store, card)
+        _refuse_blocked_parent(project.root, dest)
         # What a killed checkout left: its temp files must not count as changes.
         remove_stale_temps(dest)
         if dest.is_dir() and not dest.is_symlink():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mreg.errors import GitError, NotAGitRepo
+from mreg.errors import BareRepository, GitError, NotAGitRepo
 
 # Bytes of `git cat-file --batch` requests written at once (well below any pipe buffer).
 _BATCH_BYTES = 8192
@@ -26,6 +26,11 @@ def find_toplevel(start: Path) -> Path:
     for folder in (here, *here.parents):
         if (folder / ".git").exists():
             return folder
+    if _inside_bare(here):
+        raise BareRepository(
+            f"{start} is a bare repository: it has no work tree for models",
+            hint="run mreg in a clone of it (git clone)",
+        )
     raise NotAGitRepo(
         f"not a git repository (or any parent up to /): {start}",
         hint="run git init first, or use -C PATH",
@@ -455,6 +460,12 @@ def git_path(cwd: Path, name: str) -> Path:
 
 def is_bare(cwd: Path) -> bool:
     return _out(cwd, "rev-parse", "--is-bare-repository") == "true"
+
+
+def _inside_bare(cwd: Path) -> bool:
+    """Whether cwd is in a bare repository (asked only once no work tree was found)."""
+    done = run_git(cwd, "rev-parse", "--is-bare-repository", check=False)
+    return done.returncode == 0 and done.stdout.strip() == b"true"
 
 
 def git_toplevel(cwd: Path) -> Path:

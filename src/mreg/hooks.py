@@ -440,7 +440,7 @@ def _pre_commit(proj: Project, report: HookReport) -> None:
         if cache_state(proj, card) != "ok":
             where = blob_on_remote(proj, card)
             if where is not True:
-                on = f" nor on remote {where}" if isinstance(where, str) else ""
+                on = f" nor on remote {where}" if where else ""  # "": no remote to ask
                 report.problems.append(
                     Problem(
                         label,

@@ -66,3 +66,5 @@ def test_bad_refs_through_the_console_script(three: History) -> None:
     assert json.loads(res.stderr)["error"]["code"] == "model-not-found"
     res = run_mreg(root, "log", "churn", "-n", "-2")
     assert res.exit_code == 2 and "Traceback" not in res.stderr
+    res = run_mreg(root, "log", "churn", "-n", "0")  # no rows asked, none shown: as git log
+    assert (res.exit_code, res.stdout, res.stderr) == (0, "", "")

@@ -65,6 +65,7 @@ def test_pre_commit_blocks_a_card_whose_blob_is_not_in_the_cache(mrepo: Path) ->
     res = commit_all(mrepo, "v2 without its blob")
     assert res.exit_code == 1
     assert "churn v2: its artifact" in res.stderr and "is not in the cache" in res.stderr
+    assert "nor on remote" not in res.stderr  # there is no remote to name
     assert "mreg add churn out/churn.pkl" in res.stderr and "mreg pull churn" in res.stderr
 
 

@@ -90,7 +90,8 @@ def log_cmd(
         )
     cols = ["Version", "Commit", "Date", "Author", "Subject", "Metrics", "Tags"]
     if not rows:
-        render.note(f"{name} has no committed versions yet")
+        if number != 0:  # -n 0 asked for no rows, as `git log -n 0` does
+            render.note(f"{name} has no committed versions yet")
         return
     (render.markdown_table if md else render.table)(cols, rows)
 
