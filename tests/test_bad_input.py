@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,27 @@ def _odd_names(repo: Path) -> None:
     write(repo / "ck" / "C:", b"x")
 
 
+def _line_break(repo: Path) -> None:
+    write(repo / "out" / "a\nb.pkl", b"x")
+
+
+def _gitignore_folder(repo: Path) -> None:
+    _model(repo)
+    (repo / ".gitignore").mkdir()
+
+
+def _gitignore_symlink(repo: Path) -> None:
+    _model(repo)
+    write(repo.parent / "shared-ignore", "*.tmp\n")
+    os.symlink(repo.parent / "shared-ignore", repo / ".gitignore")
+
+
+def _not_utf8(repo: Path) -> None:
+    write(repo / "out" / "bad\udcffname.pkl", b"x")  # the bytes b"bad\xffname.pkl"
+    write(repo / "ck" / "ok.bin", b"x")
+    write(repo / "ck" / "sub\udcff" / "f.bin", b"x")
+
+
 def _files(**files: str) -> Callable[[Path], None]:
     def setup(repo: Path) -> None:
         _model(repo)
@@ -120,7 +142,24 @@ ADD_CASES = [
          "ck is tracked by git", hint="git rm -r --cached ck", setup=_tracked_dir),
     Case("inside .mreg", ["add", "churn", ".mreg/config.yaml"], 3,
          "PATH .mreg/config.yaml is inside .mreg/", hint="keep models outside .mreg/"),
+    Case("inside .git", ["add", "churn", ".git/config"], 3,
+         "PATH .git/config is inside .git/", hint="keep models outside .git/"),
     Case("the whole repo", ["add", "churn", "."], 3, "PATH . is the whole repository"),
+    Case("line break in PATH", ["add", "churn", "out/a\nb.pkl"], 3,
+         "'out/a\\nb.pkl' holds a line break: .gitignore cannot name it", hint="rename it",
+         setup=_line_break),
+    Case(".gitignore a folder", ["add", "churn", "out/model.pkl"], 3,
+         ".gitignore is not a regular file", hint="make .gitignore a plain file",
+         setup=_gitignore_folder),
+    Case(".gitignore a symlink", ["add", "churn", "out/model.pkl"], 3,
+         "(git does not follow a symlinked one)", hint="make .gitignore a plain file",
+         setup=_gitignore_symlink),
+    Case("PATH not UTF-8", ["add", "churn", "out/bad\udcffname.pkl"], 3,
+         "PATH 'out/bad\\udcffname.pkl' is not valid UTF-8", hint="rename it",
+         setup=_not_utf8),
+    Case("a name in a folder not UTF-8", ["add", "churn", "ck"], 3,
+         "cannot record 'ck/sub\\udcff/f.bin': its name is not valid UTF-8",
+         hint="rename that file", setup=_not_utf8),
     Case("claimed by another model", ["add", "churn", "out/model.pkl"], 3,
          "out/model.pkl is already the artifact of model 'other'", hint="mreg show other",
          setup=_claimed),
@@ -285,7 +324,7 @@ def test_checkout_refuses_unsafe_card_paths(cli: Cli, repo: Path, path: str, nam
     write(repo / ".mreg" / "models" / "m.yaml", card_yaml("m", path, sha(b"x")))
     before = snapshot(repo.parent)
     result = cli("checkout", *(["m"] if named else []))
-    assert_error(result, 3, ".mreg/models/m.yaml: artifact.path: ")
+    assert_error(result, 3, f".mreg/models/m.yaml: artifact.path: value {path!r} ")
     assert "absolute" in result.lines[0] or "'..'" in result.lines[0]
     assert snapshot(repo.parent) == before
     assert not Path("/tmp/mreg-evil.bin").exists()
@@ -351,6 +390,24 @@ def test_checkout_conflict(cli: Cli, repo: Path) -> None:
         result, 3, "not overwritten, changes not in the cache: out/model.pkl", hint="--force"
     )
     assert model.read_bytes() == b"precious"
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_checkout_where_a_file_holds_the_folder_above_the_model(
+    cli: Cli, repo: Path, force: bool
+) -> None:
+    write(repo / "out" / "sub" / "model.pkl", b"model")
+    assert cli("add", "churn", "out/sub/model.pkl").exit_code == 0
+    shutil.rmtree(repo / "out")
+    write(repo / "out", b"someone's notes")
+    result = cli("checkout", *(["--force"] if force else []))
+    assert_error(
+        result, 3, "churn v1: out is a file, where the folder of out/sub/model.pkl goes", "move out"
+    )
+    assert (repo / "out").read_bytes() == b"someone's notes"  # not the model's: kept
+    (repo / "out").unlink()
+    assert cli("checkout").exit_code == 0
+    assert (repo / "out" / "sub" / "model.pkl").read_bytes() == b"model"
 
 
 # ---------------------------------------------------------------------------- disk faults
@@ -426,3 +483,54 @@ def test_disk_faults_while_storing(
     # Once the disk is fine again, the same command works.
     assert cli("add", "churn", "out/model.pkl", "-m", "auc=0.9").exit_code == 0
     assert blob_path(repo, sha(new_bytes)).read_bytes() == new_bytes
+
+
+@pytest.mark.parametrize(
+    ("fault", "size", "message", "hint"),
+    [
+        (PermissionError, 10, "cannot read ck/b.bin: Permission denied", "permissions"),
+        (FileNotFoundError, 10, "ck/b.bin disappeared while mreg read it", "add again"),
+        (PermissionError, 2 * 1024 * 1024, "cannot read ck/b.bin: Permission denied", None),
+    ],
+    ids=["unreadable", "gone", "unreadable, large"],
+)
+def test_a_file_unreadable_or_gone_since_the_scan(
+    cli: Cli,
+    repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fault: type[OSError],
+    size: int,
+    message: str,
+    hint: str | None,
+) -> None:
+    """Root reads any file and a race is hard to time, so the read itself fails here;
+    as a non-root user `chmod 000 ck/b.bin` gives the first case."""
+    from mreg import artifact
+
+    write(repo / "ck" / "a.bin", b"a")
+    write(repo / "ck" / "b.bin", os.urandom(size))
+    code = errno.EACCES if fault is PermissionError else errno.ENOENT
+    real_read_small, real_put_file = artifact._read_small, artifact.Store.put_file
+
+    def fail_on_b(path: str | Path) -> None:
+        if str(path).endswith("b.bin"):
+            raise fault(code, os.strerror(code), str(path))
+
+    def read_small(path: str, size: int) -> tuple[bytes, os.stat_result]:
+        fail_on_b(path)
+        return real_read_small(path, size)
+
+    def put_file(self: Any, path: Path) -> tuple[str, int]:  # files over 1 MiB
+        fail_on_b(path)
+        return real_put_file(self, path)
+
+    monkeypatch.setattr(artifact, "_read_small", read_small)
+    monkeypatch.setattr(artifact.Store, "put_file", put_file)
+    before = _state(repo)
+    result = cli("add", "churn", "ck")
+    assert_error(result, 3, message, hint or "permissions")
+    assert not (repo / ".mreg" / "models" / "churn.yaml").exists()
+    assert {k: v for k, v in _state(repo).items() if not k.startswith(".mreg/cache/")} == {
+        k: v for k, v in before.items() if not k.startswith(".mreg/cache/")
+    }
+    assert partial_leftovers(repo) == []

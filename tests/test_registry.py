@@ -30,6 +30,7 @@ from tests.helpers import (
     card_yaml,
     git,
     partial_leftovers,
+    run_mreg,
     sha,
     snapshot,
     write,
@@ -403,6 +404,30 @@ def test_gitignore_is_appended_once(project: Project, repo: Path) -> None:
     assert (repo / ".gitignore").read_text() == "*.pyc\n/m.bin\n"
 
 
+def test_gitignore_names_odd_paths_exactly(project: Project, repo: Path) -> None:
+    """Glob characters and trailing spaces are escaped: each line ignores its model's
+    path and nothing else, so the model's bytes stay out of git and other files do not
+    disappear from it."""
+    odd = ["out/model [v2].pkl", "out/st*r.pkl", "out/what?.pkl", "out/trailing  "]
+    lookalikes = ["out/model v.pkl", "out/stXr.pkl", "out/whatX.pkl", "out/trailing"]
+    for i, path in enumerate(odd):
+        write(repo / path, f"model {i}")
+        _add(project, f"m{i}", path)
+    for path in lookalikes:
+        write(repo / path, "not a model")
+    lines = (repo / ".gitignore").read_text().splitlines()
+    assert lines == [
+        "/out/model \\[v2].pkl",
+        "/out/st\\*r.pkl",
+        "/out/what\\?.pkl",
+        "/out/trailing\\ \\ ",
+    ]
+    git(repo, "add", "-A")
+    staged = git(repo, "diff", "--cached", "--name-only", "-z").split("\0")
+    assert [p for p in staged if p.startswith("out/")] == sorted(lookalikes)
+    assert not _add(project, "m0", odd[0]).gitignore_changed  # found again, not appended
+
+
 # ---------------------------------------------------------------------------- commit
 
 
@@ -438,6 +463,27 @@ def test_add_commit(project: Project, repo: Path) -> None:
     assert again.status == "unchanged"
     assert again.commit is None
     assert git(repo, "rev-parse", "HEAD").strip() == head
+
+
+def test_a_model_registered_again_after_its_card_was_deleted_goes_on_after_its_tags(
+    repo: Path,
+) -> None:
+    """churn@v1 and churn@v2 stay what they were: the new card is v3, not a second v1."""
+    write(repo / "out" / "model.pkl", "v1")
+    assert run_mreg(repo, "add", "churn", "out/model.pkl", "--commit").exit_code == 0
+    write(repo / "out" / "model.pkl", "v2")
+    assert run_mreg(repo, "add", "churn", "out/model.pkl", "--commit").exit_code == 0
+    git(repo, "rm", "-q", ".mreg/models/churn.yaml")
+    git(repo, "commit", "-qm", "retire churn")
+    write(repo / "out" / "model.pkl", "a new start")
+    done = run_mreg(repo, "add", "churn", "out/model.pkl", "--commit", "--json")
+    assert done.exit_code == 0, done.stderr
+    assert (done.json["version"], done.json["tag"]) == (3, "churn@v3")
+    tags = git(repo, "tag", "-l", "churn@v*").split()
+    assert sorted(tags) == ["churn@v1", "churn@v2", "churn@v3"]
+    assert (
+        git(repo, "rev-list", "-n1", "churn@v3").strip() == git(repo, "rev-parse", "HEAD").strip()
+    )
 
 
 # ---------------------------------------------------------------------------- reading

@@ -110,7 +110,22 @@ def scan_dir(folder: Path, key_prefix: str, links_into: Path | None = None) -> l
                 )
             else:
                 raise InvalidPath(f"{shown} is not a regular file (a socket, fifo or device)")
+    try:  # a name that is not UTF-8 (undecodable bytes): no card, manifest or sqlite key
+        "".join(f.rel for f in found).encode("utf-8")  # can hold it; one check for all
+    except UnicodeEncodeError:
+        bad = next(f for f in found if not _is_utf8(f.rel))
+        raise InvalidPath(
+            f"cannot record {bad.key!r}: its name is not valid UTF-8", hint="rename that file"
+        ) from None
     return found
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _Done = tuple[_File, str, bool]  # a file, its oid, and whether its stat held while read
@@ -219,8 +234,21 @@ def _process(
 
 
 def _hash_checked(f: _File, store: Store | None) -> tuple[str, bool]:
-    """_hash_one, and whether the file's stat is the same after the read as before."""
-    oid, after = _hash_one(f, store)
+    """_hash_one, and whether the file's stat is the same after the read as before.
+    A file gone or unreadable since the scan is InvalidPath (writes to the cache raise
+    StorageError, not OSError, for the usual causes)."""
+    try:
+        oid, after = _hash_one(f, store)
+    except FileNotFoundError:
+        raise InvalidPath(
+            f"{f.key} disappeared while mreg read it; nothing was registered",
+            hint="run mreg add again once nothing writes to that folder",
+        ) from None
+    except OSError as exc:
+        raise InvalidPath(
+            f"cannot read {f.key}: {exc.strerror or exc}",
+            hint="check the file's permissions",
+        ) from None
     st = f.st
     return oid, (after.st_ino, after.st_size, after.st_mtime_ns) == (
         st.st_ino,

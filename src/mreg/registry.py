@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import shlex
 import time
 from dataclasses import dataclass, field
@@ -236,11 +237,14 @@ def resolve_artifact_path(project: Project, path: Path, what: str = "PATH") -> t
         raise InvalidPath(f"{what} {path} is the whole repository")
     try:
         check_relpath(rel, what)  # what a card may hold, or it could not be read back
+        rel.encode("utf-8")  # undecodable bytes in a name: a card cannot hold it either
+    except UnicodeEncodeError:
+        raise InvalidPath(f"{what} {rel!r} is not valid UTF-8", hint="rename it") from None
     except ValueError as exc:
         raise InvalidPath(str(exc), hint="rename it") from None
     first = rel.split("/")[0]
     if first in (MREG_DIR, ".git"):
-        raise InvalidPath(f"{what} {path} is inside {first}/", hint="keep models outside .mreg/")
+        raise InvalidPath(f"{what} {path} is inside {first}/", hint=f"keep models outside {first}/")
     return absolute, rel
 
 
@@ -272,10 +276,34 @@ def _data_entries(project: Project, specs: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def _add_to_gitignore(project: Project, rel: str) -> bool:
-    """Append `/rel` to the work tree's .gitignore unless already there."""
+def _gitignore_line(rel: str) -> str:
+    """`/rel` as a .gitignore pattern that matches rel alone: glob characters escaped,
+    and trailing spaces, which git would strip (rel holds no backslash: check_relpath)."""
+    body = re.sub(r"([*?\[])", r"\\\1", rel.rstrip(" "))
+    return "/" + body + "\\ " * (len(rel) - len(rel.rstrip(" ")))
+
+
+def _check_gitignore(project: Project, rel: str) -> None:
+    """Refuse, before anything is written, what _add_to_gitignore could not do."""
+    if "\n" in rel or "\r" in rel:
+        raise InvalidPath(
+            f"{rel!r} holds a line break: .gitignore cannot name it, so its bytes could go"
+            " into git",
+            hint="rename it",
+        )
     path = project.root / ".gitignore"
-    line = "/" + rel
+    if os.path.lexists(path) and (path.is_symlink() or not path.is_file()):
+        raise InvalidPath(
+            ".gitignore is not a regular file (git does not follow a symlinked one), so"
+            " mreg cannot keep the model's bytes out of git",
+            hint="make .gitignore a plain file",
+        )
+
+
+def _add_to_gitignore(project: Project, rel: str) -> bool:
+    """Append `/rel` (escaped) to the work tree's .gitignore unless already there."""
+    path = project.root / ".gitignore"
+    line = _gitignore_line(rel)
     remove_stale_temps(path)  # an interrupted rewrite's temp file, even if none is due now
     try:
         text = path.read_text(encoding="utf-8")
@@ -317,6 +345,7 @@ def add(
             except Exception as exc:  # card._Problem: a value of the wrong type
                 raise InvalidArgument(str(exc)) from None
     absolute, rel = resolve_artifact_path(project, path)
+    _check_gitignore(project, rel)
     times = {}
     for what, when in (("started", started), ("finished", finished)):
         if when is not None:
@@ -364,6 +393,8 @@ def add(
             _remember_written_blob(project, info.oid, add_started)
 
         new = _next_card(old, name, rel, info)
+        if old is None:  # a model deleted and registered again: its tags keep their versions
+            new.version = _last_tagged_version(project, name) + 1
         if description is not None:
             new.description = description
         if params:
@@ -480,6 +511,18 @@ def _refuse_taken_tag(project: Project, name: str, version: int) -> None:
             f"tag {tag} already exists (on commit {taken.commit[:12]}); nothing was registered",
             hint=f"inspect it: git show {tag}; delete it (git tag -d {tag}) if it is stale",
         )
+
+
+def _last_tagged_version(project: Project, name: str) -> int:
+    """The highest N of the NAME@vN tags (0 when there is none)."""
+    from mreg.history import list_tags
+    from mreg.tags import parse_tag
+
+    events = (parse_tag(t.name) for t in list_tags(project))
+    return max(
+        (e.version or 0 for e in events if e and e.kind == "registration" and e.name == name),
+        default=0,
+    )
 
 
 def _version_tag(project: Project, name: str, version: int) -> Any:
