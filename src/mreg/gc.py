@@ -4,6 +4,8 @@ Layer: registry level, above transfer/history. What is referenced: the cards in 
 tree, in the index, and in every commit reachable from any branch, tag or stash
 (`history.referenced_cards(project, "all")`), plus every file a referenced manifest
 lists. Temp files left by interrupted writes (`partial/`) go when older than an hour.
+What gc cannot read stops it: a work-tree or staged card that does not parse, or (for
+the cache, without --force) a manifest missing from it.
 
 A cache shared by several repositories (cache.dir) or a remote may hold blobs that other
 repositories need and this one cannot see: gc there needs `force`.
@@ -17,11 +19,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mreg.errors import InvalidArgument
+from mreg.errors import BlobMissing, InvalidArgument
 from mreg.hashing import Entry
 from mreg.project import Project
 from mreg.remote import Remote, open_remote
-from mreg.transfer import cache_manifest, needs_of, remote_manifest
+from mreg.transfer import Needs, cache_manifest, needs_of, remote_manifest
 
 STALE_TEMP_SECONDS = 3600.0
 
@@ -43,11 +45,17 @@ class GcResult:
         return sum(self.removed.values()) + self.temp_bytes
 
 
-def referenced_oids(project: Project, remote: Remote | None = None) -> set[str]:
-    """Every blob something refers to (manifests read from the cache, else the remote)."""
+def referenced_oids(project: Project, remote: Remote | None = None, strict: bool = True) -> Needs:
+    """Every blob something refers to (manifests read from the cache, else the remote).
+
+    `strict`: a work-tree or staged card that does not parse raises InvalidCard, and
+    (for the cache) a folder whose manifest is missing raises BlobMissing: gc cannot
+    tell which blobs those need. A manifest found neither in the cache nor on the remote
+    is left in `unreadable`.
+    """
     from mreg.history import referenced_cards
 
-    cards = referenced_cards(project, "all")
+    cards = referenced_cards(project, "all", strict=strict)
     store = project.store
     listed = remote.list_blobs() if remote is not None else {}
 
@@ -57,7 +65,29 @@ def referenced_oids(project: Project, remote: Remote | None = None) -> set[str]:
             return local
         return remote_manifest(remote, oid)[1]
 
-    return set(needs_of(cards, read).all)
+    needs = needs_of(cards, read)
+    if needs.unreadable and remote is None and strict:
+        oid, users = next(iter(needs.unreadable.items()))
+        more = f" (and {len(needs.unreadable) - 1} more)" if len(needs.unreadable) > 1 else ""
+        raise BlobMissing(
+            f"cannot tell which blobs {_who(users)} needs: its manifest {oid}{more}"
+            " is not in the cache",
+            hint="mreg fetch brings it back from a remote (mreg add of the folder writes"
+            " it again); or add --force to go on without it",
+        )
+    return needs
+
+
+def _who(users: list[str]) -> str:
+    return " / ".join(dict.fromkeys(users))  # one version may come from several commits
+
+
+def _unreadable_warnings(needs: Needs) -> list[str]:
+    return [
+        f"manifest {oid} of {_who(users)} was not found: the blobs only it lists"
+        " cannot be told from garbage"
+        for oid, users in needs.unreadable.items()
+    ]
 
 
 def gc(
@@ -79,9 +109,12 @@ def gc(
             hint="mreg gc --dry-run to see what would go; --force to delete anyway",
         )
     with project.lock():
-        keep = referenced_oids(project)
+        needs = referenced_oids(project, strict=not force)
+        keep = needs.all
         store = project.store
-        result = GcResult(where=f"cache {store.root}", dry_run=dry_run)
+        result = GcResult(
+            where=f"cache {store.root}", dry_run=dry_run, warnings=_unreadable_warnings(needs)
+        )
         for oid in list(store):
             if oid in keep:
                 result.kept += 1
@@ -122,12 +155,14 @@ def _gc_remote(
                 hint=f"mreg gc -r {remote.name} --dry-run to see what would go; then add --force",
             )
         with project.lock():
-            keep = referenced_oids(project, remote)
+            # --force is needed on a remote anyway: it cannot also mean "without a card"
+            needs = referenced_oids(project, remote, strict=True)
+            keep = needs.all
             listed = remote.list_blobs()
             result = GcResult(
                 where=f"remote {remote.name} ({remote.display})",
                 dry_run=dry_run,
-                warnings=[warning],
+                warnings=[warning, *_unreadable_warnings(needs)],
             )
             for oid, size in sorted(listed.items()):
                 if oid in keep:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from mreg import card as card_mod
 from mreg import registry
 from mreg.card import Card
-from mreg.errors import GitError, InvalidArgument, ModelNotFound, MregError
+from mreg.errors import GitError, InvalidArgument, InvalidCard, ModelNotFound, MregError
 from mreg.gitrepo import CommitInfo, TagInfo
 from mreg.names import check_name
 from mreg.project import Project
@@ -309,21 +309,28 @@ def resolve(project: Project, ref: Ref) -> Resolved:
     return Resolved(str(ref), registry.load_card(project, ref.name))
 
 
-def referenced_cards(project: Project, scope: str) -> list[Card]:
+def referenced_cards(project: Project, scope: str, strict: bool = False) -> list[Card]:
     """Cards that something still refers to.
 
     scope "worktree": the work-tree cards; "branch": plus every card version committed
     in the history of HEAD; "all": plus every commit reachable from any branch, tag or
-    stash, and the index. Broken cards are skipped.
+    stash, and the index. Broken cards are skipped; with `strict`, a work-tree or staged
+    card that does not parse raises InvalidCard instead (it is likely being mended, and
+    gc must not drop the blobs it names). A broken committed card stays skipped: no
+    command can use it, and history cannot be mended.
     """
-    cards: list[Card] = [e.card for e in registry.list_cards(project) if e.card is not None]
+    cards: list[Card] = []
+    for entry in registry.list_cards(project):
+        if entry.card is not None:
+            cards.append(entry.card)
+        elif strict:
+            raise _unreadable(entry.error or entry.path)
     if scope == "worktree":
         return cards
     blobs = project.git.changed_blobs(MODELS_DIR, all_refs=scope == "all")
-    if scope == "all":
-        blobs += project.git.index_files(MODELS_DIR)
+    staged = project.git.index_files(MODELS_DIR) if scope == "all" else []
     seen: set[str] = set()
-    for path, blob in blobs:
+    for path, blob in staged + blobs:
         if blob in seen or not path.endswith(".yaml"):
             continue
         seen.add(blob)
@@ -332,9 +339,18 @@ def referenced_cards(project: Project, scope: str) -> list[Card]:
             continue
         try:
             cards.append(card_mod.loads(data, source=path))
-        except MregError:
-            continue
+        except MregError as exc:
+            if strict and (path, blob) in staged:
+                raise _unreadable(f"{exc.message} (the staged card)") from None
     return cards
+
+
+def _unreadable(problem: str) -> InvalidCard:
+    return InvalidCard(
+        f"cannot tell which blobs a card needs: {problem}",
+        hint="mend the card (mreg status lists it); mreg gc --force (the cache only)"
+        " goes on without it",
+    )
 
 
 @dataclass
@@ -355,9 +371,14 @@ def _is_model_ref(text: str) -> bool:
     name, at, rest = text.partition("@")
     if not at or rest.startswith("{"):
         return False
+    return _is_name(name)
+
+
+def _is_name(text: str) -> bool:
+    """A plain model name: after a model reference, `churn` is that model's work tree."""
     from mreg.names import NAME_RE
 
-    return bool(NAME_RE.match(name))
+    return bool(NAME_RE.match(text))
 
 
 def compare(
@@ -367,7 +388,17 @@ def compare(
     the work tree) or two model refs (B defaults to the work-tree card of A's model)."""
     from mreg.refs import parse_ref
 
+    hint = "two revisions (mreg diff main HEAD) or two refs (mreg diff churn@v1 churn@v2)"
     if a is not None and _is_model_ref(a):
+        if b is not None and not _is_model_ref(b) and not _is_name(b):
+            raise InvalidArgument(
+                f"cannot compare model reference {a!r} with revision {b!r}", hint=hint
+            )
+        if names:
+            raise InvalidArgument(
+                "--name picks models between two revisions; model references name theirs",
+                hint=hint,
+            )
         ra = resolve(project, parse_ref(a))
         rb = resolve(project, parse_ref(b if b is not None else ra.card.name))
         label_b = b if b is not None else "workspace"
@@ -376,8 +407,7 @@ def compare(
         return Comparison(a, label_b, old, new)
     if b is not None and _is_model_ref(b):
         raise InvalidArgument(
-            f"cannot compare revision {a!r} with model reference {b!r}",
-            hint="two revisions (mreg diff main HEAD) or two refs (mreg diff churn@v1 churn@v2)",
+            f"cannot compare revision {a!r} with model reference {b!r}", hint=hint
         )
     rev_a = a or "HEAD"
     parsed: dict[tuple[str, str], Card] = {}

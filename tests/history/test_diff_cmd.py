@@ -217,6 +217,20 @@ def test_diff_refuses_a_revision_against_a_model_ref(three: History, cli: Cli) -
         "cannot compare revision 'HEAD' with model reference 'churn@v1'",
         "mreg diff churn@v1 churn@v2",
     )
+    for rev in ("HEAD", "HEAD~1", "main^"):  # the other way round: not read as a model name
+        assert_error(
+            cli("diff", "churn@v1", rev),
+            3,
+            f"cannot compare model reference 'churn@v1' with revision '{rev}'",
+            "mreg diff churn@v1 churn@v2",
+        )
+    assert cli("diff", "churn@v1", "churn").exit_code == 0  # a plain name: its work tree
+    assert_error(
+        cli("diff", "churn@v1", "churn@v2", "-n", "other"),
+        3,
+        "--name picks models between two revisions",
+        "mreg diff main HEAD",
+    )
 
 
 @pytest.mark.parametrize(

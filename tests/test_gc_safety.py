@@ -1,0 +1,104 @@
+"""`mreg gc` stops where it cannot tell what a card needs, rather than delete its blobs:
+a work-tree or staged card that does not parse, a folder whose manifest is missing from
+the cache. --force goes on (the cache only); a remote's gc stays strict."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tests.helpers import assert_error, blob_path, cache_blobs, git, run_mreg, sha, write
+
+
+def _add(repo: Path, name: str, path: str, *extra: str) -> None:
+    done = run_mreg(repo, "add", name, path, *extra)
+    assert done.exit_code == 0, done.stderr
+
+
+def _break_version(repo: Path, name: str) -> Path:
+    card = repo / ".mreg" / "models" / f"{name}.yaml"
+    text = card.read_text()
+    assert "\nversion: 1\n" in text
+    card.write_text(text.replace("\nversion: 1\n", "\nversion: one\n"))
+    return card
+
+
+def test_a_work_tree_card_that_does_not_parse_stops_gc(repo: Path) -> None:
+    write(repo / "out" / "p.bin", b"precious model")
+    _add(repo, "pm", "out/p.bin")
+    card = _break_version(repo, "pm")
+    blob = blob_path(repo, sha(b"precious model"))
+    for args in (("gc",), ("gc", "-n")):
+        done = run_mreg(repo, *args)
+        assert_error(done, 3, "cannot tell which blobs a card needs: .mreg/models/pm.yaml")
+        assert "version" in done.lines[0] and "mend the card" in done.lines[1]
+    assert blob.is_file()
+    # Mended, the model checks out again: nothing was lost.
+    card.write_text(card.read_text().replace("\nversion: one\n", "\nversion: 1\n"))
+    (repo / "out" / "p.bin").unlink()
+    assert run_mreg(repo, "checkout", "pm").exit_code == 0
+    assert (repo / "out" / "p.bin").read_bytes() == b"precious model"
+
+
+def test_a_staged_card_that_does_not_parse_stops_gc_too(repo: Path) -> None:
+    write(repo / "out" / "p.bin", b"staged model")
+    _add(repo, "pm", "out/p.bin")
+    card = _break_version(repo, "pm")
+    git(repo, "add", ".mreg/models/pm.yaml")
+    card.unlink()  # only the index holds the card now
+    done = run_mreg(repo, "gc")
+    assert_error(done, 3, "(the staged card)", hint="mend the card")
+    assert blob_path(repo, sha(b"staged model")).is_file()
+
+
+def test_force_goes_on_without_the_broken_card(repo: Path) -> None:
+    write(repo / "out" / "p.bin", b"given up")
+    _add(repo, "pm", "out/p.bin")
+    _break_version(repo, "pm")
+    done = run_mreg(repo, "gc", "--force")
+    assert done.exit_code == 0, done.stderr
+    assert not blob_path(repo, sha(b"given up")).exists()
+
+
+def test_a_broken_card_in_history_only_does_not_stop_gc(repo: Path) -> None:
+    write(repo / "out" / "old.bin", b"old model")
+    _add(repo, "old", "out/old.bin")
+    _break_version(repo, "old")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a broken card, committed")
+    git(repo, "rm", "-q", ".mreg/models/old.yaml")
+    git(repo, "commit", "-qm", "gone")
+    done = run_mreg(repo, "gc")
+    assert done.exit_code == 0, done.stderr  # no command can use that card: its blob goes
+    assert not blob_path(repo, sha(b"old model")).exists()
+
+
+def _folder_model(repo: Path) -> tuple[Path, list[Path]]:
+    write(repo / "dd" / "a.txt", b"file a")
+    write(repo / "dd" / "b.txt", b"file b")
+    _add(repo, "dir", "dd", "--commit")
+    files = [blob_path(repo, sha(b"file a")), blob_path(repo, sha(b"file b"))]
+    oid = next(
+        line.split()[1]
+        for line in (repo / ".mreg" / "models" / "dir.yaml").read_text().splitlines()
+        if line.strip().startswith("oid:")
+    )
+    return blob_path(repo, oid), files
+
+
+def test_a_folder_whose_manifest_is_missing_stops_gc_of_the_cache(repo: Path) -> None:
+    manifest, files = _folder_model(repo)
+    os.chmod(manifest, 0o644)
+    manifest.unlink()
+    for args in (("gc",), ("gc", "-n")):
+        done = run_mreg(repo, *args)
+        assert_error(
+            done, 4, "cannot tell which blobs dir v1 needs: its manifest", hint="mreg fetch"
+        )
+        assert "is not in the cache" in done.lines[0]
+    assert all(f.is_file() for f in files)
+    done = run_mreg(repo, "gc", "--force", "-n")
+    assert done.exit_code == 0, done.stderr
+    assert "was not found" in done.stderr  # the warning says what --force gave up
+    assert all(f.is_file() for f in files)  # a dry run
+    assert len(cache_blobs(repo)) == 2
