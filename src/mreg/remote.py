@@ -142,7 +142,33 @@ def check_url(url: str) -> str:
         )
     if scheme in OBJECT_STORES and not url.split("://", 1)[1].strip("/"):
         raise InvalidArgument(f"remote URL {url} names no bucket or container")
+    if scheme == "file":
+        local_folder(url)
     return scheme
+
+
+def local_folder(url: str, base_dir: Path | None = None) -> str:
+    """The absolute folder a path or file:// URL names (a relative one: below base_dir,
+    else the current folder). InvalidArgument (exit 3) when it names none, or starts
+    with a ~user that cannot be expanded: blobs would land in the current folder, or
+    in a folder literally named `~nouser`."""
+    path = url[len("file://") :] if url[:7].lower() == "file://" else url
+    if not path.strip():
+        raise InvalidArgument(
+            f"remote URL {url!r} names no folder",
+            hint="give a folder: an absolute path, a path relative to the repository's top,"
+            " or file:///abs/path",
+        )
+    try:
+        folder = Path(path).expanduser()
+    except RuntimeError:  # ~user with no such user, or no home folder
+        raise InvalidArgument(
+            f"remote URL {url!r}: cannot expand {path.split('/', 1)[0]!r}",
+            hint="write the folder's absolute path",
+        ) from None
+    if not folder.is_absolute() and base_dir is not None:
+        folder = base_dir / folder
+    return os.path.abspath(folder).rstrip("/") or "/"
 
 
 def _expand(value: Any, remote: str, what: str) -> Any:
@@ -358,11 +384,8 @@ class Remote:
         self._options = self._normalise(options)
         if scheme == "sftp":
             url = "ssh://" + url.split("://", 1)[1]
-        if scheme == "file" and not SCHEME_RE.match(url):
-            path = Path(url).expanduser()
-            if not path.is_absolute() and base_dir is not None:
-                path = base_dir / path
-            url = str(path.absolute())
+        if scheme == "file":  # relative to the repository's top, file:// or not
+            url = local_folder(url, base_dir)
         self._url = url
         self.retries = _retries()
         self._fs: Any = None
@@ -482,16 +505,10 @@ class Remote:
     @property
     def root(self) -> str:
         if self.protocol == "file":  # a local folder: no need to import fsspec (30 ms)
-            return self._folder_root()
+            return self._url
         _ = self.fs
         assert self._root is not None
         return self._root
-
-    def _folder_root(self) -> str:
-        """The absolute path of a file:// remote, as fsspec's local filesystem sees it."""
-        path = self._url[len("file://") :] if self._url.startswith("file://") else self._url
-        path = os.path.abspath(os.path.expanduser(path))
-        return path.rstrip("/") or "/"
 
     def _connect(self) -> tuple[Any, str]:
         if importlib.util.find_spec("fsspec") is None:
@@ -1102,7 +1119,35 @@ def get_spec(config: Any, name: str | None) -> RemoteSpec:
 
 def open_remote(project: Any, name: str | None = None) -> Remote:
     """The project's remote `name` (default: core.remote), not yet connected."""
-    return Remote(get_spec(project.config, name), base_dir=project.root)
+    remote = Remote(get_spec(project.config, name), base_dir=project.root)
+    if remote.protocol == "file":  # the config may have been edited by hand
+        check_folder_place(project.root, remote.root)
+    return remote
+
+
+def check_folder_place(top: Path, folder: str) -> None:
+    """Refuse (exit 3) a folder remote whose blobs would land in git's view or in mreg's
+    own state: the repository's top folder, a folder inside .git or .mreg, or a folder of
+    the work tree that git does not ignore (`git add -A` would commit the model bytes)."""
+    top_real = os.path.realpath(top)
+    real = os.path.realpath(folder)
+    if real != top_real and not real.startswith(top_real.rstrip(os.sep) + os.sep):
+        return
+    rel = os.path.relpath(real, top_real)
+    inside = rel.split(os.sep, 1)[0]
+    hint = "use a folder outside the work tree, e.g. ../mreg-store"
+    if rel == ".":
+        problem = "is the repository's top folder"
+    elif inside in (".git", ".mreg"):
+        problem = f"is inside {inside}/, which git and mreg keep for themselves"
+    else:
+        from mreg.gitrepo import run_git
+
+        if run_git(top, "check-ignore", "-q", f"{rel}/", check=False).returncode == 0:
+            return
+        problem = "is inside the work tree and git does not ignore it"
+        hint += f", or git-ignore it first: echo '/{Path(rel).as_posix()}/' >> .gitignore"
+    raise InvalidArgument(f"remote folder {folder} {problem}", hint=hint)
 
 
 def parse_options(pairs: list[str] | None) -> dict[str, Any]:
@@ -1265,7 +1310,8 @@ def add_remote(
         raise InvalidArgument(
             f"invalid remote name {name!r}", hint="letters, digits, '.', '_' and '-'"
         )
-    check_url(url)
+    if check_url(url) == "file" and not ENV_REF_RE.search(url):
+        check_folder_place(mreg_dir.parent, local_folder(url, mreg_dir.parent))
     if not local:
         bad = _secret_problems(url, options)
         if bad:

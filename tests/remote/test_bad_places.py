@@ -15,6 +15,8 @@ from tests.remote.servers import make_models
 
 pytestmark = pytest.mark.e2e
 
+NO_USER = "~mreg-no-such-user-4711"
+
 
 @pytest.fixture
 def models(repo: Path) -> Path:
@@ -81,3 +83,41 @@ def test_get_force_replaces_a_file_or_a_folder_with_a_folder(models: Path, tmp_p
     assert run_mreg(models, "get", "enc", "-o", str(model), "-f").exit_code == 0
     assert snapshot(model) == snapshot(models / "enc")
     assert not list(tmp_path.glob(".*.mreg-*.tmp"))
+
+
+# ---------------------------------------------------------------------------- remotes
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("", "remote URL '' names no folder"),
+        ("   ", "remote URL '   ' names no folder"),
+        ("file://", "remote URL 'file://' names no folder"),
+        (f"{NO_USER}/store", f"cannot expand '{NO_USER}'"),
+        (f"file://{NO_USER}/store", f"cannot expand '{NO_USER}'"),
+        (".", "is the repository's top folder"),
+        (".mreg/store", "is inside .mreg/"),
+        ("store", "is inside the work tree and git does not ignore it"),
+    ],
+)
+def test_remote_add_refuses_a_url_that_names_no_usable_folder(
+    models: Path, url: str, message: str
+) -> None:
+    config = (models / ".mreg" / "config.yaml").read_bytes()
+    assert_error(run_mreg(models, "remote", "add", "r", url), 3, message, "folder")
+    assert (models / ".mreg" / "config.yaml").read_bytes() == config
+    # Written by hand, it is refused where it is used: nothing lands in the repository.
+    with (models / ".mreg" / "config.yaml").open("a") as f:
+        f.write(f"remotes:\n  r:\n    url: '{url}'\n")
+    res = run_mreg(models, "push", "-r", "r")
+    assert res.exit_code == 3, (res.exit_code, res.stderr)
+    assert "Traceback" not in res.stderr and "internal error" not in res.stderr
+    assert git(models, "status", "--porcelain", "--untracked-files=all") == " M .mreg/config.yaml\n"
+
+
+def test_a_folder_remote_git_ignores_is_fine(models: Path) -> None:
+    (models / ".gitignore").write_text("/store/\n")
+    assert run_mreg(models, "remote", "add", "r", "store").exit_code == 0
+    assert run_mreg(models, "push", "-r", "r").exit_code == 0
+    assert (models / "store" / "sha256").is_dir()
