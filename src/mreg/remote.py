@@ -1150,6 +1150,15 @@ def check_folder_place(top: Path, folder: str) -> None:
     raise InvalidArgument(f"remote folder {folder} {problem}", hint=hint)
 
 
+class MalformedOption(InvalidArgument):
+    """An option that is not KEY=VALUE: a usage error, which the CLI reports as the
+    parser does -p and -m (exit 2); `detail` is the message without the option's name."""
+
+    def __init__(self, item: str) -> None:
+        self.detail = f"{item!r} is not KEY=VALUE"
+        super().__init__(f"--option {self.detail}")
+
+
 def parse_options(pairs: list[str] | None) -> dict[str, Any]:
     """`k=v` strings to an options mapping: dotted keys nest, values are YAML scalars.
 
@@ -1161,7 +1170,7 @@ def parse_options(pairs: list[str] | None) -> dict[str, Any]:
         key = key.strip()
         parts = key.split(".")
         if not sep or not key or any(not p for p in parts):
-            raise InvalidArgument(f"--option {item!r} is not KEY=VALUE")
+            raise MalformedOption(item)
         value: Any = raw if is_secret_option(parts[-1]) else yamlio.parse_scalar(raw)
         if isinstance(value, (dict, list)):
             value = raw

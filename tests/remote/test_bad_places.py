@@ -121,3 +121,11 @@ def test_a_folder_remote_git_ignores_is_fine(models: Path) -> None:
     assert run_mreg(models, "remote", "add", "r", "store").exit_code == 0
     assert run_mreg(models, "push", "-r", "r").exit_code == 0
     assert (models / "store" / "sha256").is_dir()
+
+
+def test_a_malformed_option_is_a_usage_error(models: Path, tmp_path: Path) -> None:
+    for option in ("novalue", "a..b=1", "=1"):
+        res = run_mreg(models, "remote", "add", "o", str(tmp_path / "s"), "-o", option)
+        assert res.exit_code == 2, res.stderr
+        assert f"Error: Invalid value for --option: {option!r} is not KEY=VALUE" in res.stderr
+        assert "Usage: mreg remote add" in res.stderr

@@ -170,14 +170,18 @@ def remote_add_cmd(
       mreg remote add nas ssh://me@nas.local/srv/models -o known_hosts=~/.ssh/known_hosts
       mreg remote add origin s3://b/m -o key=AKIA... -o secret=... --local
     """
-    from mreg.remote import add_remote, parse_options
+    from mreg.remote import MalformedOption, add_remote, parse_options
 
+    try:
+        options = parse_options(option)
+    except MalformedOption as exc:
+        raise typer.BadParameter(exc.detail, param_hint="--option") from None
     with _project() as proj:
         path = add_remote(
             proj.mreg_dir,
             name,
             url,
-            parse_options(option),
+            options,
             default=default,
             local=local,
             force=force,
