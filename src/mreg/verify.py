@@ -115,6 +115,7 @@ def _verify_remote(
     jobs: int | None,
     progress: Progress | None,
 ) -> VerifyResult:
+    remote.check(reading=True)  # no folder there: the URL is wrong (exit 5), no blob "missing"
     listed = remote.list_blobs()
     needs = _needs(cards, project.store, remote, set(listed))
     targets = sorted(needs.all if only_refs else set(listed) | set(needs.all))

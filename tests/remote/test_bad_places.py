@@ -129,3 +129,12 @@ def test_a_malformed_option_is_a_usage_error(models: Path, tmp_path: Path) -> No
         assert res.exit_code == 2, res.stderr
         assert f"Error: Invalid value for --option: {option!r} is not KEY=VALUE" in res.stderr
         assert "Usage: mreg remote add" in res.stderr
+
+
+def test_verify_of_a_folder_remote_that_is_not_there(models: Path, tmp_path: Path) -> None:
+    nowhere = tmp_path / "no-such-folder" / "store"
+    assert run_mreg(models, "remote", "add", "gone", str(nowhere)).exit_code == 0
+    res = run_mreg(models, "verify", "-r", "gone")
+    assert_error(res, 5, f"folder {nowhere} does not exist", "fix the URL")
+    assert res.stdout == ""
+    assert not nowhere.exists()
