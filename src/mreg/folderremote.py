@@ -45,7 +45,7 @@ _WRITE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY | _O_CLOEXEC
 def corrupt_in_cache(oid: str, got: str) -> BlobCorrupt:
     return BlobCorrupt(
         f"blob {oid} in the cache is corrupt (its bytes hash to {got}); not pushed",
-        hint="mreg verify; then mreg add the model again",
+        hint="mreg verify; mreg fetch --repair downloads it again from a remote that holds it",
     )
 
 

@@ -725,10 +725,9 @@ class Remote:
         if verify:
             got, size = hash_file(src)
             if got != oid:
-                raise BlobCorrupt(
-                    f"blob {oid} in the cache is corrupt (its bytes hash to {got}); not pushed",
-                    hint="mreg verify; then mreg add the model again",
-                )
+                from mreg.folderremote import corrupt_in_cache
+
+                raise corrupt_in_cache(oid, got)
         else:
             size = os.stat(src).st_size
         final = self.blob_path(oid)

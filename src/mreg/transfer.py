@@ -239,6 +239,8 @@ class TransferResult:
     missing: dict[str, list[str]] = field(default_factory=dict)
     corrupt: dict[str, list[str]] = field(default_factory=dict)
     repaired: dict[str, list[str]] = field(default_factory=dict)  # fetch --repair: bad copies
+    # push: the corrupt blobs whose damage is in this cache, not on the remote
+    corrupt_in_cache: set[str] = field(default_factory=set)
 
 
 def push(
@@ -337,8 +339,9 @@ def push(
         )
 
         def corrupt(oid: str, err: MregError) -> bool:
-            if isinstance(err, BlobCorrupt):
+            if isinstance(err, BlobCorrupt):  # an upload hashes the cache's copy
                 result.corrupt[oid] = needs.users.get(oid, [])
+                result.corrupt_in_cache.add(oid)
                 return True
             return False
 
@@ -613,6 +616,16 @@ def raise_for(result: TransferResult, verb: str) -> None:
         models = sorted({m for who in blobs.values() for m in who})
         return f"{len(blobs)} blob(s) of {', '.join(models) or 'no model in the work tree'}"
 
+    local = {o: who for o, who in result.corrupt.items() if o in result.corrupt_in_cache}
+    if local:
+        labels = sorted({m for who in local.values() for m in who})
+        refs = f" {_as_refs(labels)}" if labels else ""
+        raise BlobCorrupt(
+            f"{verb}: {describe(local)} are corrupt in the local cache (their bytes do not"
+            " match their digest), so not pushed",
+            hint=f"mreg fetch --repair{refs} -r REMOTE downloads them again from a remote"
+            " that holds them; mreg verify lists every damaged blob in the cache",
+        )
     if result.corrupt:
         raise BlobCorrupt(
             f"{verb}: {describe(result.corrupt)} did not match their digest"

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.helpers import assert_error, git, run_mreg, snapshot
+from tests.helpers import assert_error, blob_path, git, run_mreg, snapshot
 from tests.remote.servers import make_models
 
 pytestmark = pytest.mark.e2e
@@ -138,3 +138,21 @@ def test_verify_of_a_folder_remote_that_is_not_there(models: Path, tmp_path: Pat
     assert_error(res, 5, f"folder {nowhere} does not exist", "fix the URL")
     assert res.stdout == ""
     assert not nowhere.exists()
+
+
+def test_push_of_a_blob_corrupt_in_the_cache_blames_the_cache(models: Path, tmp_path: Path) -> None:
+    oid = run_mreg(models, "which", "churn", "--json").json["oid"]
+    path = blob_path(models, oid)
+    path.chmod(0o644)
+    path.write_bytes(b"bit rot")
+    assert run_mreg(models, "remote", "add", "r2", str(tmp_path / "r2")).exit_code == 0
+    res = run_mreg(models, "push", "-r", "r2")
+    assert res.exit_code == 4, res.stderr
+    error, hint = res.lines[-2:]  # after the summary, which lists the corrupt blob
+    assert error == (
+        "mreg: error: push: 1 blob(s) of churn v1 are corrupt in the local cache (their bytes"
+        " do not match their digest), so not pushed"
+    )
+    assert hint.startswith("hint: mreg fetch --repair churn@v1 -r REMOTE downloads them again")
+    assert "-r r2" not in res.stderr and "(remote r2)" not in res.stderr
+    assert not (tmp_path / "r2" / "sha256" / oid[7:9] / oid[9:]).exists()
