@@ -65,6 +65,11 @@ def test_dir_model_states(repo: Path) -> None:
     assert _status(repo)["net"].cache == "ok"
     blob_path(repo, sha(b"b")).unlink()
     assert _status(repo)["net"].cache == "partial"
+    card = (repo / ".mreg" / "models" / "net.yaml").read_text()
+    manifest = blob_path(repo, next(w for w in card.split() if w.startswith("sha256:")))
+    manifest.chmod(0o644)
+    manifest.write_bytes(b'{"files": [')  # a manifest that is not one
+    assert _status(repo)["net"].cache == "corrupt"
 
 
 def test_broken_cards_are_listed_with_the_reason(repo: Path) -> None:

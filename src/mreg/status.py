@@ -13,7 +13,7 @@ from mreg.artifact import cache_has_all, hash_artifact
 from mreg.card import KIND_DIR, Card
 from mreg.errors import MregError
 from mreg.fsutil import safe_join
-from mreg.hashing import Entry
+from mreg.hashing import Entry, parse_manifest
 from mreg.project import Project
 from mreg.registry import list_cards
 
@@ -36,7 +36,8 @@ class ModelStatus:
 
 
 def cache_state(project: Project, card: Card) -> str:
-    """'ok' when every blob the artifact needs is in the cache, else missing/partial."""
+    """'ok' when every blob the artifact needs is in the cache, else missing, partial
+    (a folder some of whose files are missing) or corrupt (its manifest)."""
     return _cache_state(project, card, None)
 
 
@@ -48,7 +49,13 @@ def _cache_state(project: Project, card: Card, entries: Sequence[Entry] | None) 
         return "missing"
     if card.artifact.kind != KIND_DIR:
         return "ok"
-    return "ok" if cache_has_all(store, project.state, oid, entries) else "partial"
+    if cache_has_all(store, project.state, oid, entries):
+        return "ok"
+    try:  # told apart only now: the common answer above needs no second read
+        parse_manifest(store.read_bytes(oid))
+    except MregError:
+        return "corrupt"  # the manifest itself (mreg verify re-hashes every blob)
+    return "partial"
 
 
 def worktree_state(project: Project, card: Card) -> str:

@@ -259,8 +259,9 @@ def status_cmd(
 ) -> None:
     """Compare each model's work-tree artifact, cache and card (against HEAD).
 
-    Work tree: ok, modified or missing. Cache: ok, missing or partial (a folder with
-    some files missing). Card: unchanged, new or modified against HEAD. Always exits 0.
+    Work tree: ok, modified or missing. Cache: ok, missing, partial (a folder with
+    some files missing) or corrupt (a folder's manifest). Card: unchanged, new or
+    modified against HEAD. Always exits 0.
 
     \b
     Examples:
