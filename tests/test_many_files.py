@@ -456,7 +456,7 @@ def test_status_of_a_folder_checks_its_blobs_without_reparsing(
     manifest.chmod(0o644)
     manifest.write_bytes(manifest.read_bytes().replace(b"f00", b"g00"))
     with Project.open(repo) as proj:
-        assert by_name(proj)["net"].cache == "partial"
+        assert by_name(proj)["net"].cache == "corrupt"  # said before the missing file
     manifest.unlink()
     with Project.open(repo) as proj:
         assert by_name(proj)["net"].cache == "missing"
@@ -708,4 +708,4 @@ def test_an_edited_manifest_blob_is_not_trusted(repo: Path) -> None:
     manifest.chmod(0o644)
     manifest.write_bytes(manifest.read_bytes().replace(b"f00", b"g00"))
     with Project.open(repo) as proj:
-        assert status(proj)[0].cache == "partial"
+        assert status(proj)[0].cache == "corrupt"
