@@ -837,41 +837,32 @@ def check_output(output: Path, project: Project) -> Path:
     destroy what must be kept: it is, or holds, the current folder, the home folder or a
     repository's top folder (the one read from, the one around the current folder); or
     it is, holds or lies inside their .git or .mreg, or the cache."""
-    path = os.path.abspath(output)
-    head, name = os.path.split(path)
+    from mreg.fsutil import is_within
+    from mreg.gitrepo import find_toplevel
+
+    path = Path(os.path.abspath(output))
     # The entry that would be replaced: its folders resolved, itself not (a symlink
     # there is replaced, not followed).
-    path = os.path.join(os.path.realpath(head), name) if name else head
-    cwd = os.getcwd()
-    kept = {cwd: "the current folder", os.path.expanduser("~"): "the home folder"}
-    sealed = {}
-    for top in {str(project.root), _top_around(cwd)} - {""}:
+    if path.name:
+        path = path.parent.resolve() / path.name
+    cwd = Path.cwd()
+    kept = {cwd: "the current folder", Path(os.path.expanduser("~")): "the home folder"}
+    tops = {project.root}
+    with contextlib.suppress(MregError):  # not in a work tree: no second repository
+        tops.add(find_toplevel(cwd))
+    sealed = {project.cache_dir: f"the cache {project.cache_dir}"}
+    for top in tops:
         kept[top] = f"the repository {top}"
-        for inner in (".git", ".mreg"):
-            sealed[os.path.join(top, inner)] = os.path.join(top, inner)
-    sealed[str(project.cache_dir)] = f"the cache {project.cache_dir}"
+        sealed.update({top / inner: str(top / inner) for inner in (".git", ".mreg")})
     hint = "write it to a path of its own, e.g. -o model.pkl or -o /srv/models/churn"
     for folder, what in kept.items():
-        if _within(os.path.realpath(folder), path):
+        if is_within(folder.resolve(), path):
             raise InvalidPath(f"-o {output} would replace {what}", hint=hint)
     for folder, what in sealed.items():
-        real = os.path.realpath(folder)
-        if _within(real, path) or _within(path, real):
+        real = folder.resolve()
+        if is_within(real, path) or is_within(path, real):
             raise InvalidPath(f"-o {output} would write into or over {what}", hint=hint)
-    return Path(path)
-
-
-def _within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
-def _top_around(folder: str) -> str:
-    """The top of the git work tree around folder (the first one up with a .git), or ""."""
-    here = Path(folder)
-    for candidate in (here, *here.parents):
-        if os.path.lexists(candidate / ".git"):
-            return str(candidate)
-    return ""
+    return path
 
 
 def _remove_tree(path: Path) -> None:
