@@ -14,18 +14,19 @@ prints, and raises `MregError` subclasses with the same meaning as the CLI's exi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from mreg import project as project_mod
 from mreg import registry
 from mreg.card import Card
 from mreg.checkout import CheckoutResult, checkout_card, raise_for
 from mreg.diff import Row
-from mreg.errors import InvalidArgument, MregError
+from mreg.errors import InvalidArgument, InvalidPath, MregError
 from mreg.history import LogEntry, Resolved
 from mreg.registry import AddResult, CardEntry
 from mreg.status import ModelStatus
@@ -51,9 +52,89 @@ __all__ = [
 ]
 
 
+_STR = ((str,), "a str")
+_OPT_STR = ((str, type(None)), "a str or None")
+_PATH = ((str, os.PathLike), "a str or a Path")
+_OPT_DICT = ((Mapping, type(None)), "a dict or None")
+_BOOL = ((bool,), "True or False")
+# What each API parameter may be, by its name. Checked at the boundary so that a wrong
+# type is an InvalidArgument naming the parameter, not a TypeError from deep inside.
+# A list parameter also takes one item alone (`names="churn"`): iterating a str would
+# make it a list of characters.
+_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "name": _STR,
+    "ref": _STR,
+    "spec": _STR,
+    "path": _PATH,
+    "repo": ((str, os.PathLike, type(None)), "a str, a Path or None"),
+    "rev": _OPT_STR,
+    "a": _OPT_STR,
+    "b": _OPT_STR,
+    "description": _OPT_STR,
+    "framework": _OPT_STR,
+    "message": _OPT_STR,
+    "params": _OPT_DICT,
+    "metrics": _OPT_DICT,
+    "labels": _OPT_DICT,
+    "limit": ((int, type(None)), "an int >= 0 or None"),
+    "commit": _BOOL,
+    "force": _BOOL,
+    "include_unchanged": _BOOL,
+}
+_LISTS: dict[str, tuple[tuple[type, ...], str]] = {"names": _STR, "data": _PATH}
+
+
+def _check(**values: Any) -> None:
+    """Raise InvalidArgument for the first of `values` that is not of its kind."""
+    for param, value in values.items():
+        if param in _LISTS:
+            kinds, what = _LISTS[param]
+            if value is None or isinstance(value, kinds):
+                continue
+            if not isinstance(value, (list, tuple)):
+                _refuse(param, value, f"{what}, a list of them, or None")
+            for i, item in enumerate(value):
+                if not isinstance(item, kinds):
+                    _refuse(f"{param}[{i}]", item, what)
+            continue
+        kinds, what = _KINDS[param]
+        # bool is an int: limit=True would quietly be limit=1.
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            _refuse(param, value, what)
+        if param == "limit" and isinstance(value, int) and value < 0:
+            raise InvalidArgument(f"limit must be >= 0, not {value}", hint="None means no limit")
+
+
+def _refuse(param: str, value: object, what: str) -> NoReturn:
+    raise InvalidArgument(
+        f"{param} must be {what}, not {type(value).__name__}",
+        hint="the Python API's parameters: docs/getting-started.md#the-python-api",
+    )
+
+
+def _as_list(value: Any) -> list[Any] | None:
+    """A list parameter after `_check`: one item alone becomes a list of one."""
+    if value is None or isinstance(value, list):
+        return value
+    return list(value) if isinstance(value, tuple) else [value]
+
+
+def _repo_path(repo: str | Path | None) -> Path | None:
+    """`repo` as a Path, refused unless it is an existing folder (git cannot even start
+    in one that is not, and said 'cannot run git')."""
+    _check(repo=repo)
+    if repo is None:
+        return None
+    path = Path(repo)
+    if not path.is_dir():
+        why = "is not a folder" if path.exists() else "does not exist"
+        raise InvalidPath(f"repo {str(path)!r} {why}", hint="give the folder of a git work tree")
+    return path
+
+
 @contextmanager
 def _open(repo: str | Path | None) -> Iterator[project_mod.Project]:
-    proj = project_mod.Project.open(Path(repo) if repo is not None else None)
+    proj = project_mod.Project.open(_repo_path(repo))
     try:
         yield proj
     finally:
@@ -62,7 +143,7 @@ def _open(repo: str | Path | None) -> Iterator[project_mod.Project]:
 
 def init(repo: str | Path | None = None) -> bool:
     """Create `.mreg/` in the repository (idempotent); True if anything was created."""
-    proj, created = project_mod.init(Path(repo) if repo is not None else None)
+    proj, created = project_mod.init(_repo_path(repo))
     proj.close()
     return created
 
@@ -73,7 +154,7 @@ def add(
     *,
     params: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
-    data: list[str] | None = None,
+    data: list[str] | str | None = None,
     description: str | None = None,
     labels: dict[str, Any] | None = None,
     framework: str | None = None,
@@ -85,9 +166,22 @@ def add(
 ) -> AddResult:
     """Register `path` as a version of model `name`, exactly as `mreg add` does.
 
-    A relative `path` is taken from the current folder. Returns an AddResult whose
+    A relative `path` is taken from the current folder. `data` is a list of
+    `[ROLE=]PATH|URI` (one alone is a list of one). Returns an AddResult whose
     `status` is 'new', 'new-version', 'updated' or 'unchanged'.
     """
+    _check(
+        name=name,
+        path=path,
+        params=params,
+        metrics=metrics,
+        data=data,
+        description=description,
+        labels=labels,
+        framework=framework,
+        commit=commit,
+        message=message,
+    )
     with _open(repo) as proj:
         return registry.add(
             proj,
@@ -95,7 +189,7 @@ def add(
             Path(path),
             params=params,
             metrics=metrics,
-            data=data,
+            data=_as_list(data),
             description=description,
             labels=labels,
             framework=framework,
@@ -108,6 +202,7 @@ def add(
 
 def load_card(name: str, rev: str | None = None, repo: str | Path | None = None) -> Card:
     """The card of model `name` in the work tree (or as of git revision `rev`)."""
+    _check(name=name, rev=rev)
     with _open(repo) as proj:
         if rev is None:
             return registry.load_card(proj, name)
@@ -131,14 +226,16 @@ def status(repo: str | Path | None = None) -> list[ModelStatus]:
 
 
 def checkout(
-    names: list[str] | None = None, force: bool = False, repo: str | Path | None = None
+    names: list[str] | str | None = None, force: bool = False, repo: str | Path | None = None
 ) -> list[CheckoutResult]:
-    """Put artifacts in the work tree; raises WorktreeConflict if any was left alone,
-    InvalidCard (after checking out the others) if a card could not be read."""
+    """Put artifacts in the work tree (of the models `names`, one name alone or a list;
+    default all); raises WorktreeConflict if any was left alone, InvalidCard (after
+    checking out the others) if a card could not be read."""
+    _check(names=names, force=force)
     broken: list[str] = []
     with _open(repo) as proj, proj.lock():
         if names:
-            cards = [registry.load_card(proj, n) for n in names]
+            cards = [registry.load_card(proj, n) for n in _as_list(names) or []]
         else:
             entries = registry.list_cards(proj)
             cards = [e.card for e in entries if e.card is not None]
@@ -165,17 +262,21 @@ class Run:
     result: AddResult | None = None
 
     def log_params(self, params: dict[str, Any] | None = None, **kw: Any) -> None:
+        _check(params=params)
         self.params.update(params or {}, **kw)
 
     def log_metrics(self, metrics: dict[str, Any] | None = None, **kw: Any) -> None:
+        _check(metrics=metrics)
         self.metrics.update(metrics or {}, **kw)
 
     def log_data(self, spec: str) -> None:
         """Record lineage: `[ROLE=]PATH|URI`, as `mreg add --data`."""
+        _check(spec=spec)
         self.data.append(spec)
 
     def log_artifact(self, path: str | Path) -> None:
         """The file or folder to register when the block ends."""
+        _check(path=path)
         self.artifact = Path(path).absolute()
 
 
@@ -192,6 +293,14 @@ def track(
 ) -> Iterator[Run]:
     """Track a training run; on a clean exit register its artifact with start and finish
     times. Nothing is registered if the block raises. The AddResult is `run.result`."""
+    _check(
+        name=name,
+        params=params,
+        labels=labels,
+        description=description,
+        framework=framework,
+        commit=commit,
+    )
     with _open(repo):  # fail early: not a repo, not initialised
         pass
     registry.check_name(name)
@@ -230,6 +339,7 @@ def resolve(ref: str, repo: str | Path | None = None) -> Resolved:
     from mreg.history import resolve as resolve_ref
     from mreg.refs import parse_ref
 
+    _check(ref=ref)
     with _open(repo) as proj:
         return resolve_ref(proj, parse_ref(ref))
 
@@ -238,6 +348,7 @@ def log(name: str, limit: int | None = None, repo: str | Path | None = None) -> 
     """The commits that changed a model's card, newest first."""
     from mreg.history import log as log_fn
 
+    _check(name=name, limit=limit)
     with _open(repo) as proj:
         return log_fn(proj, name, limit=limit)
 
@@ -245,15 +356,17 @@ def log(name: str, limit: int | None = None, repo: str | Path | None = None) -> 
 def diff(
     a: str | None = None,
     b: str | None = None,
-    names: list[str] | None = None,
+    names: list[str] | str | None = None,
     include_unchanged: bool = False,
     repo: str | Path | None = None,
 ) -> list[Row]:
-    """Rows of changes between two revisions or two model refs (as `mreg diff`)."""
+    """Rows of changes between two revisions or two model refs (as `mreg diff`), of the
+    models `names` (one name alone or a list; default all)."""
     from mreg.diff import changed, diff_cards
     from mreg.history import compare
 
+    _check(a=a, b=b, names=names, include_unchanged=include_unchanged)
     with _open(repo) as proj:
-        comp = compare(proj, a, b, names)
+        comp = compare(proj, a, b, _as_list(names))
     rows = diff_cards(comp.old, comp.new)
     return rows if include_unchanged else changed(rows)
