@@ -24,11 +24,12 @@ from mreg.tags import (
 
 @dataclass
 class TagResult:
-    """A tag mreg made (or found already in place)."""
+    """A tag mreg made (or found already in place). version is None only for a demote
+    whose stage tag is on a commit without a readable card of the model."""
 
     tag: str
     name: str
-    version: int
+    version: int | None
     commit: str
     created: bool
     stage: str | None = None
@@ -102,7 +103,7 @@ def demote(project: Project, name: str, stage: str, message: str | None = None) 
             )
         # The version is only reported: a card broken or gone at that commit does not
         # stop the stage from being cleared.
-        version = _version_at(project, name, live.commit) or 0
+        version = _version_at(project, name, live.commit)
         tag = stage_tag(name, stage, next_counter(tags, name), demote=True)
         project.git.create_tag(tag, live.commit, message or f"mreg: demote {name} from {stage}")
         project.tag_cache = None

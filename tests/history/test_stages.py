@@ -303,4 +303,24 @@ def test_demote_a_stage_whose_card_is_broken_at_that_commit(hist: History, cli: 
     res = cli("demote", "churn", "production", "--json")
     assert res.exit_code == 0, res.stderr
     assert res.json["tag"] == "churn#production!#2"
+    assert res.json["version"] is None  # was 0: absent values are null
     assert_error(cli("which", "churn#production"), 3, "churn has no version in stage 'production'")
+
+
+def test_demote_a_stage_tagged_by_hand_on_a_commit_without_the_card(
+    hist: History, cli: Cli
+) -> None:
+    hist.commit_card("", name="other", message="before churn")
+    hist.add(b"one")
+    hist.git("tag", "-a", "-m", "by hand", "churn#pre#30", "HEAD~1")
+    assert cli("stages", "--json").json["stages"][0]["version"] is None
+    hist.tick()
+    res = cli("demote", "churn", "pre", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert (res.json["tag"], res.json["version"]) == ("churn#pre!#31", None)
+    assert res.json["commit"] == hist.sha("HEAD~1")
+    hist.git("tag", "-a", "-m", "by hand", "churn#pre#40", "HEAD~1")
+    res = cli("demote", "churn", "pre")
+    assert res.exit_code == 0, res.stderr
+    # Was "-> churn v0": no version is named when the commit has no card.
+    assert res.lines[0] == f"removed pre: churn#pre!#41 -> churn ({hist.sha('HEAD~1')[:12]})"

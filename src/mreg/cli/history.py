@@ -208,7 +208,8 @@ def _print_tag(res: Any, json: bool, verb: str) -> None:
             }
         )
     else:
-        render.note(f"{verb} {res.tag} -> {res.name} v{res.version} ({res.commit[:12]})")
+        version = "" if res.version is None else f" v{res.version}"  # a tag made by hand
+        render.note(f"{verb} {res.tag} -> {res.name}{version} ({res.commit[:12]})")
         if res.created:
             render.note(f"next: git push origin {res.tag}")
 
