@@ -183,7 +183,8 @@ def log(
 
     Merged branches are followed (two branches that each made a version both show); a
     merge that kept its first parent's card changed nothing and is left out. An entry
-    is a metadata-only update when its first parent's card had the same version.
+    is a metadata-only update when its first parent's card had the same artifact oid:
+    not the same version, which two branches may each have made with other bytes.
     """
     check_name(name)
     path = card_relpath(name)
@@ -226,7 +227,9 @@ def log(
             else:
                 entry.card = got
                 prev = load(before, c.parents[0]) if before is not None else None
-                entry.metadata_only = isinstance(prev, Card) and prev.version == got.version
+                entry.metadata_only = (
+                    isinstance(prev, Card) and prev.artifact.oid == got.artifact.oid
+                )
         entries.append(entry)
     tags = list_tags(project)
     by_commit: dict[str, list[str]] = {}

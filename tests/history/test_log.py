@@ -154,6 +154,18 @@ def test_log_of_a_version_that_only_changed_metadata_by_hand(three: History, cli
     assert entries[0].metadata_only and entries[0].card and entries[0].card.version == 3
 
 
+def test_log_a_hand_edited_oid_with_the_same_version_is_no_metadata_update(
+    three: History,
+) -> None:
+    v3 = three.card_path().read_text(encoding="utf-8")
+    oid = mreg.load_card("churn").artifact.oid
+    three.edit_card(oid, "sha256:" + "0" * 64, message="other bytes, same version")
+    three.commit_card(v3, message="back to v3's bytes, same version")
+    entries = mreg.log("churn", repo=three.root)
+    assert [e.card.version if e.card else None for e in entries][:3] == [3, 3, 3]
+    assert [e.metadata_only for e in entries][:3] == [False, False, False]
+
+
 def test_log_nan_and_infinite_metrics_give_strict_json(hist: History, cli: Cli) -> None:
     hist.add(b"x", metrics={"auc": float("nan"), "up": float("inf")})
     hist.edit_card("up: .inf", "up: .inf\n  l:\n  - -.inf\n  - 1")

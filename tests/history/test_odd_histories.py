@@ -47,6 +47,25 @@ def test_two_branches_made_v4_log_shows_both(merged: tuple[History, str, str]) -
     assert hist.sha() not in shas
 
 
+def test_a_merge_that_took_the_other_branchs_bytes_is_no_metadata_update(
+    merged: tuple[History, str, str], cli: Cli
+) -> None:
+    # Merge feat into main's v4 again, the card conflict resolved by keeping theirs:
+    # v4 on both sides, other bytes.
+    hist, main4, feat4 = merged
+    hist.git("checkout", "-q", "-b", "theirs", main4)
+    hist.git("merge", "-q", "--no-commit", "-s", "ours", "feat")
+    hist.git("checkout", "-q", "feat", "--", CARD.format("churn"))
+    merge = hist.commit([CARD.format("churn")], "merge feat, keeping its churn")
+    assert hist.git("rev-list", "--parents", "-1", merge).split() == [merge, main4, feat4]
+    entries = mreg.log("churn", repo=hist.root)
+    assert [e.commit.sha for e in entries][:1] == [merge]
+    assert entries[0].card is not None and entries[0].card.version == 4
+    assert not entries[0].metadata_only  # was True: the version was compared, not the oid
+    res = cli("log", "churn")
+    assert res.exit_code == 0 and "(meta)" not in res.stdout
+
+
 def test_two_branches_made_v4_ref_takes_the_first_parent_one(
     merged: tuple[History, str, str], cli: Cli
 ) -> None:
