@@ -102,3 +102,34 @@ def test_a_folder_whose_manifest_is_missing_stops_gc_of_the_cache(repo: Path) ->
     assert "was not found" in done.stderr  # the warning says what --force gave up
     assert all(f.is_file() for f in files)  # a dry run
     assert len(cache_blobs(repo)) == 2
+
+
+def test_gc_keeps_what_every_stash_entry_needs_not_only_the_newest(repo: Path) -> None:
+    """`git log --all` reaches stash@{0} only; stash@{1} and older are in its reflog."""
+    write(repo / "m.pkl", b"one")
+    _add(repo, "churn", "m.pkl", "--commit")
+    for text in (b"two", b"three"):
+        write(repo / "m.pkl", text)
+        _add(repo, "churn", "m.pkl")
+        git(repo, "stash", "-q")
+        assert run_mreg(repo, "checkout", "churn").exit_code == 0
+    done = run_mreg(repo, "gc")
+    assert done.exit_code == 0, done.stderr
+    for text in (b"one", b"two", b"three"):
+        assert blob_path(repo, sha(text)).is_file(), text
+    git(repo, "stash", "pop", "-q", "stash@{1}")  # the older entry: v2 "two"
+    assert run_mreg(repo, "checkout", "churn").exit_code == 0
+    assert (repo / "m.pkl").read_bytes() == b"two"
+
+
+def test_gc_of_a_folder_remote_whose_folder_is_gone_says_so(repo: Path) -> None:
+    write(repo / "m.pkl", b"pushed")
+    _add(repo, "churn", "m.pkl", "--commit")
+    store = repo.parent / "store"
+    assert run_mreg(repo, "remote", "add", "origin", str(store), "-d").exit_code == 0
+    assert run_mreg(repo, "push").exit_code == 0
+    store.rename(repo.parent / "moved")
+    for args in (("gc", "-r", "origin", "--force"), ("gc", "-r", "origin", "-n")):
+        done = run_mreg(repo, *args)
+        assert_error(done, 5, f"{store} does not exist")
+    assert not store.exists()  # nothing made there

@@ -154,6 +154,7 @@ def _gc_remote(
                 f"gc on remote {remote.name} refuses without --force: {warning}",
                 hint=f"mreg gc -r {remote.name} --dry-run to see what would go; then add --force",
             )
+        remote.check(reading=True)  # no folder there: a wrong URL (exit 5), not "0 blobs"
         with project.lock():
             # --force is needed on a remote anyway: it cannot also mean "without a card"
             needs = referenced_oids(project, remote, strict=True)

@@ -334,11 +334,16 @@ class GitRepo:
 
     def changed_blobs(self, path: str, all_refs: bool) -> list[tuple[str, str]]:
         """(path, blob sha) of every version of the files below `path` that any commit
-        in the history of HEAD (or of every ref, with all_refs) introduced."""
+        in the history of HEAD (or, with all_refs, of every ref and every stash entry:
+        `--all` reaches only stash@{0}, the others live in refs/stash's reflog)."""
         if self.head_commit() is None and not all_refs:
             return []
         args = ["log", "--format=", "--raw", "--no-abbrev", "--no-renames", "-m", "-z"]
-        args.extend(["--all"] if all_refs else ["HEAD"])
+        if all_refs:
+            args.append("--all")
+            args.extend(self._git("stash", "list", "--format=%H").split())
+        else:
+            args.append("HEAD")
         out = self._git(*args, "--", f":(literal){path}")
         rows = []
         records = out.split("\0")
@@ -478,12 +483,34 @@ def git_toplevel(cwd: Path) -> Path:
 
 def rebase_in_progress(cwd: Path) -> bool:
     """True while `git rebase` is under way (.git/rebase-merge or rebase-apply exists)."""
-    out = _out(cwd, "rev-parse", "--git-path", "rebase-merge", "--git-path", "rebase-apply")
-    for line in out.splitlines():
+    return _first_present(cwd, ("rebase-merge", "rebase-apply")) is not None
+
+
+# What git leaves while an operation waits for the user, and what to call it.
+_UNFINISHED = {
+    "MERGE_HEAD": "a merge",
+    "CHERRY_PICK_HEAD": "a cherry-pick",
+    "REVERT_HEAD": "a revert",
+    "rebase-merge": "a rebase",
+    "rebase-apply": "a rebase",
+}
+
+
+def unfinished_operation(cwd: Path) -> str | None:
+    """'a merge' (cherry-pick, revert, rebase) while one waits to be finished, else None:
+    git then refuses to commit some paths alone."""
+    found = _first_present(cwd, tuple(_UNFINISHED))
+    return None if found is None else _UNFINISHED[found]
+
+
+def _first_present(cwd: Path, names: tuple[str, ...]) -> str | None:
+    """The first of these files or folders under the git dir that exists (one git run)."""
+    out = _out(cwd, "rev-parse", *(a for name in names for a in ("--git-path", name)))
+    for name, line in zip(names, out.splitlines(), strict=False):
         p = Path(line)
         if (p if p.is_absolute() else cwd / p).exists():
-            return True
-    return False
+            return name
+    return None
 
 
 def staged_paths(cwd: Path, under: str) -> list[str]:
