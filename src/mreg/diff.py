@@ -174,8 +174,10 @@ def fmt_number(value: Any, precision: int) -> str:
         return str(value)
     if value != value or value in (float("inf"), float("-inf")):
         return str(value)
-    text = f"{value:.{precision}f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    text = f"{value:.{precision}f}"
+    if "." in text:  # trailing zeros of the fraction only: 250 must stay 250
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def fmt_change(row: Row, precision: int) -> str:
