@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,9 +194,10 @@ ADD_CASES = [
          setup=_files(p_json='"lr"')),
     Case("params file missing", ["add", "churn", "out/model.pkl", "--params", "p.json"], 3,
          "--params p.json: cannot read", setup=_model),
-    Case("metric file with a list", ["add", "churn", "out/model.pkl", "--metrics", "m.yaml"], 3,
-         "metrics.auc: must be a number, string, boolean or null, not a list",
-         setup=_files(m_yaml="auc: [0.9, 0.8]\n")),
+    Case("metric file with a list of mappings", ["add", "churn", "out/model.pkl", "--metrics",
+                                                 "m.yaml"], 3,
+         "metrics.curve[0]: lists may hold only scalars",
+         setup=_files(m_yaml="curve: [{x: 1}]\n")),
     Case("metric value a list", ["add", "churn", "out/model.pkl", "-m", "auc=[1, 2]"], 3,
          "--metric auc: value must be a number, string, boolean or null, not a list",
          hint="use nested keys", setup=_model),
@@ -534,3 +536,28 @@ def test_a_file_unreadable_or_gone_since_the_scan(
         k: v for k, v in before.items() if not k.startswith(".mreg/cache/")
     }
     assert partial_leftovers(repo) == []
+
+
+def test_add_commit_during_a_merge_registers_nothing(cli: Cli, repo: Path) -> None:
+    write(repo / "f.txt", "base")
+    write(repo / "out" / "model.pkl", b"v1")
+    assert cli("add", "churn", "out/model.pkl", "--commit").exit_code == 0
+    git(repo, "add", "f.txt")
+    git(repo, "commit", "-qm", "base")
+    main = git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    git(repo, "checkout", "-qb", "theirs")
+    write(repo / "f.txt", "theirs")
+    git(repo, "commit", "-qam", "theirs")
+    git(repo, "checkout", "-q", main)
+    write(repo / "f.txt", "ours")
+    git(repo, "commit", "-qam", "ours")
+    merge = subprocess.run(["git", "merge", "-q", "theirs"], cwd=repo, capture_output=True)
+    assert merge.returncode != 0  # a conflict in f.txt: the merge waits
+    write(repo / "out" / "model.pkl", b"v2")
+    card = (repo / ".mreg" / "models" / "churn.yaml").read_bytes()
+    index = git(repo, "ls-files", "-s", ".mreg")
+    result = cli("add", "churn", "out/model.pkl", "--commit")
+    assert_error(result, 3, "a merge is in progress: git cannot commit the card alone", "--abort")
+    assert (repo / ".mreg" / "models" / "churn.yaml").read_bytes() == card
+    assert git(repo, "ls-files", "-s", ".mreg") == index
+    assert cli("add", "churn", "out/model.pkl").exit_code == 0  # without --commit: fine

@@ -308,3 +308,20 @@ def test_card_round_trip(card: Card) -> None:
 
 def test_a_zero_oid_card_is_valid() -> None:
     assert loads(dump(Card("a", 1, Artifact("a", ZERO_OID)))).artifact.oid == ZERO_OID
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_a_card_left_with_conflict_markers_says_so(as_bytes: bool) -> None:
+    good = dump(Card(name="churn", version=2, artifact=Artifact("m.bin", OID)))
+    ours, theirs = (
+        good.replace("version: 2", "version: 3"),
+        good.replace("version: 2", "version: 4"),
+    )
+    text = f"<<<<<<< ours:.mreg/models/churn.yaml\n{ours}=======\n{theirs}>>>>>>> theirs\n"
+    with pytest.raises(InvalidCard) as info:
+        loads(text.encode() if as_bytes else text, source="churn.yaml")
+    assert info.value.message == "churn.yaml: holds git conflict markers (<<<<<<< ... >>>>>>>)"
+    assert info.value.hint is not None and "then git add" in info.value.hint
+    # A value that merely holds the characters is no marker.
+    fine = good.replace("version: 2", "version: 2\ndescription: '<<<<<<< not a marker'")
+    assert loads(fine).description == "<<<<<<< not a marker"

@@ -330,10 +330,12 @@ def test_training_times(project: Project, repo: Path) -> None:
             {"started": "2026-01-02T00:00:00Z", "finished": "2026-01-01T00:00:00Z"},
             "--finished is before --started",
         ),
-        ({"metrics": {"auc": [1, 2]}}, "metrics.auc: must be a number"),
+        ({"metrics": {"auc": [[1], 2]}}, "metrics.auc[0]: lists may hold only scalars"),
         ({"metrics": {"auc": {"x": object()}}}, "metrics.auc.x: unsupported value"),
         ({"labels": {"team": ["a"]}}, "labels.team: must be a number"),
         ({"params": ["lr"]}, "params must be a mapping"),
+        ({"started": dt.date(2026, 1, 1)}, "--started: must be a datetime or an ISO-8601"),
+        ({"finished": 1767225600}, "--finished: must be a datetime or an ISO-8601 string"),
     ],
 )
 def test_add_refuses_bad_arguments(
@@ -402,6 +404,34 @@ def test_gitignore_is_appended_once(project: Project, repo: Path) -> None:
     second = _add(project, "m", "m.bin", metrics={"a": 1})
     assert not second.gitignore_changed
     assert (repo / ".gitignore").read_text() == "*.pyc\n/m.bin\n"
+
+
+def test_naive_and_aware_times_mix_and_data_may_be_path_objects(
+    project: Project, repo: Path
+) -> None:
+    """What training code passes: a naive datetime (this machine's local time) beside an
+    aware one or a string, and pathlib paths for --data."""
+    write(repo / "out" / "model.pkl", "m")
+    write(repo / "train.csv", "a,b\n")
+    naive = dt.datetime(2026, 1, 1, 10, 0, 0)
+    aware = naive.astimezone() + dt.timedelta(minutes=90)
+    card = _add(project, started=naive, finished=aware, data=[Path("train.csv")]).card
+    assert card.training["duration_s"] == 5400.0
+    assert card.training["started"] == registry.iso(naive.astimezone())
+    assert [d["path"] for d in card.data] == ["train.csv"] and "role" not in card.data[0]
+    card = _add(project, started=naive, finished="2099-01-01T00:00:00Z").card
+    assert card.training["finished"] == "2099-01-01T00:00:00Z"
+
+
+def test_metrics_may_hold_lists_of_scalars_as_the_card_spec_says(
+    project: Project, repo: Path
+) -> None:
+    write(repo / "out" / "model.pkl", "m")
+    write(repo / "m.json", '{"auc": 0.9, "curve": [0.1, 0.5, 0.9]}')
+    done = run_mreg(repo, "add", "churn", "out/model.pkl", "--metrics", "m.json")
+    assert done.exit_code == 0, done.stderr
+    card = registry.load_card(project, "churn")
+    assert card.metrics == {"auc": 0.9, "curve": [0.1, 0.5, 0.9]}
 
 
 def test_gitignore_names_odd_paths_exactly(project: Project, repo: Path) -> None:

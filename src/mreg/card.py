@@ -9,6 +9,7 @@ this mreg does not know are kept as they are, so newer cards survive a rewrite.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -291,8 +292,19 @@ def from_dict(doc: Any, source: str = "card", expected_name: str | None = None) 
         raise InvalidCard(f"{source}: {p.key}: {p.reason}", hint=hint) from None
 
 
+# A line git writes into a file it could not merge (`<<<<<<< ours`, `>>>>>>> theirs`).
+_CONFLICT_MARKER = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
+
+
 def loads(text: str | bytes, source: str = "card", expected_name: str | None = None) -> Card:
     """Parse and validate card YAML text."""
+    as_str = text if isinstance(text, str) else text.decode("utf-8", "replace")
+    if _CONFLICT_MARKER.search(as_str):  # `<<<<<<< ours:` would even parse as a key
+        raise InvalidCard(
+            f"{source}: holds git conflict markers (<<<<<<< ... >>>>>>>)",
+            hint="resolve the conflict in the card (keep one side, or mreg add again),"
+            " then git add it",
+        )
     try:
         doc = yamlio.load(text)
     except yamlio.YamlError as exc:

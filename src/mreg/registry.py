@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,19 @@ def parse_time(value: str, what: str) -> dt.datetime:
     return when.astimezone(dt.timezone.utc)
 
 
+def _as_time(when: object, what: str) -> dt.datetime:
+    """An ISO-8601 string or a datetime (naive: this machine's local time) as an aware
+    UTC datetime, so that a naive one and an aware one can be compared."""
+    if isinstance(when, str):
+        return parse_time(when, what)
+    if isinstance(when, dt.datetime):
+        return when.astimezone(dt.timezone.utc)
+    raise InvalidArgument(
+        f"{what}: must be a datetime or an ISO-8601 string, not {type(when).__name__}",
+        hint="e.g. datetime.now(timezone.utc) or '2026-11-27T16:02:11Z'",
+    )
+
+
 def iso(when: dt.datetime) -> str:
     return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -253,20 +267,26 @@ def _claims(a: str, b: str) -> bool:
     return a == b or a.startswith(b + "/") or b.startswith(a + "/")
 
 
-def _data_entries(project: Project, specs: list[str]) -> list[dict[str, Any]]:
-    """`[ROLE=]PATH|URI` -> data entries; local paths are hashed."""
-    import re
-
+def _data_entries(
+    project: Project, specs: Sequence[str | os.PathLike[str]]
+) -> list[dict[str, Any]]:
+    """`[ROLE=]PATH|URI` -> data entries; local paths are hashed. A path object (the
+    Python API) is a path, without a role."""
     out: list[dict[str, Any]] = []
-    for spec in specs:
+    for given in specs:
         role = None
-        m = re.match(r"^([A-Za-z0-9_-]+)=(.+)$", spec)
-        if m and "://" not in m.group(1):
-            role, spec = m.group(1), m.group(2)
+        if isinstance(given, os.PathLike):
+            spec, is_uri = os.fspath(given), False
+        else:
+            spec = given
+            m = re.match(r"^([A-Za-z0-9_-]+)=(.+)$", spec)
+            if m and "://" not in m.group(1):
+                role, spec = m.group(1), m.group(2)
+            is_uri = bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", spec))
         entry: dict[str, Any] = {}
         if role:
             entry["role"] = role
-        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", spec):
+        if is_uri:
             entry["uri"] = spec
         else:
             absolute, rel = resolve_artifact_path(project, Path(spec), "--data")
@@ -324,7 +344,7 @@ def add(
     *,
     params: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
-    data: list[str] | None = None,
+    data: Sequence[str | os.PathLike[str]] | None = None,
     description: str | None = None,
     labels: dict[str, Any] | None = None,
     framework: str | None = None,
@@ -341,15 +361,17 @@ def add(
             if not isinstance(value, dict):
                 raise InvalidArgument(f"{what} must be a mapping")
             try:
-                card_mod.check_values(value, what, allow_lists=what == "params")
+                card_mod.check_values(value, what, allow_lists=what != "labels")  # card-spec
             except Exception as exc:  # card._Problem: a value of the wrong type
                 raise InvalidArgument(str(exc)) from None
     absolute, rel = resolve_artifact_path(project, path)
     _check_gitignore(project, rel)
+    if commit:
+        _refuse_commit_mid_operation(project)
     times = {}
     for what, when in (("started", started), ("finished", finished)):
         if when is not None:
-            times[what] = when if isinstance(when, dt.datetime) else parse_time(when, f"--{what}")
+            times[what] = _as_time(when, f"--{what}")
     if "started" in times and "finished" in times and times["finished"] < times["started"]:
         raise InvalidArgument("--finished is before --started")
 
@@ -499,6 +521,19 @@ def _untagged_new_version(project: Project, card_rel: str, name: str, version: i
     if project.git.head_commit() and _card_version(project, f"HEAD:{card_rel}", name) == version:
         return False
     return _version_tag(project, name, version) is None
+
+
+def _refuse_commit_mid_operation(project: Project) -> None:
+    """`add --commit` during a merge (cherry-pick, revert, rebase): git would refuse the
+    commit of the card alone after the card was written, so say so before anything is."""
+    from mreg.gitrepo import unfinished_operation
+
+    operation = unfinished_operation(project.root)
+    if operation is not None:
+        raise GitError(
+            f"{operation} is in progress: git cannot commit the card alone; nothing was registered",
+            hint="finish it first (git commit, or --abort it), or add without --commit",
+        )
 
 
 def _refuse_taken_tag(project: Project, name: str, version: int) -> None:

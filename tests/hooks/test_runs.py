@@ -223,7 +223,7 @@ def test_cherry_pick_in_progress_still_checks_the_staged_card(two_versions: Path
     ok(run(repo, "git", "add", "-A"))
     res = run(repo, "git", "commit", "-q", "--no-edit")
     assert res.exit_code == 1
-    assert "mreg: pre-commit: churn" in res.stderr and "invalid YAML" in res.stderr
+    assert "mreg: pre-commit: churn" in res.stderr and "holds git conflict markers" in res.stderr
     ok(run(repo, "git", "cherry-pick", "--abort"))
 
 
