@@ -444,7 +444,9 @@ class Remote:
         if _is_auth_trouble(exc):
             return RemoteAuthError(
                 f"{where}: access denied while {doing}: {detail}",
-                hint="check the credentials (config.local.yaml, ${ENV} options, "
+                hint="check the folder's permissions (and that its file system is writable)"
+                if self.protocol == "file"
+                else "check the credentials (config.local.yaml, ${ENV} options, "
                 "AWS_*/GOOGLE_*/AZURE_* variables, ssh keys)",
             )
         if _is_not_found(exc):

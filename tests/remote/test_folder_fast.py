@@ -4,6 +4,7 @@ progress per chunk."""
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 from pathlib import Path
@@ -230,3 +231,13 @@ def test_preferred_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     assert folder_remote(tmp_path).preferred_jobs == 4
     assert Remote(RemoteSpec("o", "memory://x")).preferred_jobs == default_jobs()
+
+
+def test_access_denied_on_a_folder_remote_points_at_its_permissions(tmp_path: Path) -> None:
+    """Not at cloud credentials: root ignores chmod, so the error is built directly."""
+    denied = PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "store" / "x"))
+    err = Remote(RemoteSpec("origin", str(tmp_path / "store")), tmp_path).error(denied, "writing")
+    assert err.code == "remote-auth" and err.hint is not None
+    assert "folder's permissions" in err.hint and "AWS" not in err.hint
+    err = Remote(RemoteSpec("o", "memory://x")).error(denied, "writing")
+    assert err.hint is not None and "AWS_*" in err.hint  # other remotes: credentials
