@@ -14,6 +14,9 @@ SEGMENT = r"[a-z0-9][a-z0-9._-]*"
 NAME_RE = re.compile(rf"^{SEGMENT}(/{SEGMENT})*\Z")  # \Z: `$` lets a final newline in
 STAGE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
 MAX_NAME = 200
+# A stage tag is one file name, `<last name segment>#<stage>!#<N>.lock` while git writes
+# it, and file names stop at 255 bytes: 200 + 3 + 32 + 5 leaves N 15 digits.
+MAX_STAGE = 32
 
 
 def check_name(name: str) -> str:
@@ -40,10 +43,13 @@ def check_name(name: str) -> str:
     return name
 
 
-def check_stage(stage: str) -> str:
-    """Return stage if valid (`[a-z0-9][a-z0-9_-]*`), else raise InvalidName."""
+def check_stage(stage: str, *, new: bool = False) -> str:
+    """Return stage if valid (`[a-z0-9][a-z0-9_-]*`), else raise InvalidName. A `new`
+    stage, about to be assigned, also has at most MAX_STAGE characters: a longer one
+    that a tag already holds (made by hand, or by GTO) can still be read and cleared."""
+    hint = f"stage names match [a-z0-9][a-z0-9_-]*, at most {MAX_STAGE} characters"
     if not STAGE_RE.match(stage or ""):
-        raise InvalidName(
-            f"invalid stage name {stage!r}", hint="stage names match [a-z0-9][a-z0-9_-]*"
-        )
+        raise InvalidName(f"invalid stage name {stage!r}", hint=hint)
+    if new and len(stage) > MAX_STAGE:
+        raise InvalidName(f"stage name is longer than {MAX_STAGE} characters", hint=hint)
     return stage

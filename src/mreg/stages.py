@@ -74,7 +74,7 @@ def ensure_version_tag(project: Project, name: str, version: int, commit: str) -
 def promote(project: Project, text: str, stage: str, message: str | None = None) -> TagResult:
     """Assign `stage` to the version `text` names: tag NAME#STAGE#N (N one above the
     model's highest stage counter)."""
-    check_stage(stage)
+    check_stage(stage, new=True)
     # Under the lock, so that two promotions at once do not pick the same counter.
     with project.lock():
         project.tag_cache = None

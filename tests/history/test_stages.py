@@ -256,6 +256,41 @@ def test_promote_refuses_bad_stage_names(three: History, cli: Cli, stage: str) -
     assert "#" not in three.git("tag")
 
 
+def test_promote_refuses_a_stage_name_too_long_for_a_tag(three: History, cli: Cli) -> None:
+    # Was git-error "cannot lock ref ... File name too long".
+    for stage in ("a" * 33, "a" * 300):
+        assert_error(
+            cli("promote", "churn@v3", stage),
+            3,
+            "stage name is longer than 32 characters",
+            "at most 32 characters",
+        )
+    assert "#" not in three.git("tag")
+
+
+def test_the_longest_stage_fits_the_longest_model_name(hist: History, cli: Cli) -> None:
+    name = "m" * 200
+    hist.add(b"one", name=name)
+    stage = "s" * 32
+    hist.tick()
+    res = cli("promote", f"{name}@v1", stage, "--json")
+    assert res.exit_code == 0, res.stderr
+    hist.tick()
+    res = cli("demote", name, stage, "--json")  # a tag name one longer: `!`
+    assert res.exit_code == 0, res.stderr
+    assert (res.json["tag"], res.json["version"]) == (f"{name}#{stage}!#2", 1)
+
+
+def test_a_longer_stage_tagged_by_hand_is_read_and_cleared(three: History, cli: Cli) -> None:
+    stage = "s" * 60  # GTO or a hand-made tag may hold a longer stage name
+    three.git("tag", "-a", "-m", "by hand", f"churn#{stage}#7", three.sha("HEAD~1"))
+    assert cli("which", f"churn#{stage}", "--json").json["version"] == 2
+    three.tick()
+    res = cli("demote", "churn", stage, "--json")
+    assert res.exit_code == 0, res.stderr
+    assert res.json["tag"] == f"churn#{stage}!#8"
+
+
 @pytest.mark.parametrize(
     ("args", "message", "hint"),
     [
