@@ -297,6 +297,8 @@ def resolve(project: Project, ref: Ref) -> Resolved:
             stages = sorted({s for (_, s) in live})
             if stages:
                 hint = f"stages of {ref.name}: {', '.join(stages)}"
+                if project.git.is_shallow():  # the tag may not have been fetched
+                    hint += f"; or, in this shallow clone: {UNSHALLOW_FIX}"
             else:
                 require_model(project, ref.name)
                 hint = (

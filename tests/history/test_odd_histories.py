@@ -217,6 +217,34 @@ def test_shallow_clone(
     assert cli("log", "churn").stderr == ""
 
 
+def test_shallow_clone_stages_and_which_say_tags_may_be_missing(
+    origin: History, tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    origin.tick()
+    assert cli("promote", "churn@v3", "staging").exit_code == 0  # on HEAD: fetched
+    clone = _clone(origin, tmp_path, monkeypatch, "--depth", "1")
+    note = f"this clone is shallow, stage tags may be missing: {UNSHALLOW}"
+    # production's tag (on v2, not fetched) was left out without a word
+    res = cli("stages", "--json")
+    assert res.exit_code == 0 and [r["stage"] for r in res.json["stages"]] == ["staging"]
+    assert note in res.stderr
+    res = cli("stages")
+    assert res.exit_code == 0 and note in res.stderr
+    res = cli("which", "churn#staging")
+    assert res.exit_code == 0 and "version: 3" in res.stdout and note in res.stderr
+    assert_error(
+        cli("which", "churn#production"),
+        3,
+        "churn has no version in stage 'production'",
+        f"stages of churn: staging; or, in this shallow clone: {UNSHALLOW}",
+    )
+    assert cli("which", "churn@HEAD").stderr == ""  # no stage asked for
+    git(clone, "fetch", "-q", "--unshallow", "--tags")
+    res = cli("stages", "--json")
+    assert [r["stage"] for r in res.json["stages"]] == ["production", "staging"]
+    assert res.stderr == "" and cli("which", "churn#staging").stderr == ""
+
+
 def test_clone_without_tags(
     origin: History, tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

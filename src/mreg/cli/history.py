@@ -35,15 +35,13 @@ def log_cmd(
     """
     render.STATE.json = json
     from mreg.diff import jsonable
-    from mreg.history import UNSHALLOW_FIX, log
+    from mreg.history import log
 
     if number is not None and number < 0:
         raise typer.BadParameter(f"{number} is below 0", param_hint="'-n' / '--max-count'")
     with _project() as proj:
         entries = log(proj, name, limit=number, all_refs=all_refs)
-        shallow = proj.git.is_shallow()
-    if shallow:
-        render.note(f"this clone is shallow, older versions may be missing: {UNSHALLOW_FIX}")
+        _note_if_shallow(proj, "older versions")
     if json:
         render.emit_json(
             {
@@ -94,6 +92,15 @@ def log_cmd(
             render.note(f"{name} has no committed versions yet")
         return
     (render.markdown_table if md else render.table)(cols, rows)
+
+
+def _note_if_shallow(proj: Any, what: str) -> None:
+    """Say on stderr that `what` may be missing: a shallow clone has part of the history
+    and only the tags on it, and an answer from it looks complete when it is not."""
+    from mreg.history import UNSHALLOW_FIX
+
+    if proj.git.is_shallow():
+        render.note(f"this clone is shallow, {what} may be missing: {UNSHALLOW_FIX}")
 
 
 def diff_cmd(
@@ -277,6 +284,7 @@ def stages_cmd(
 
     with _project() as proj:
         rows = list_stages(proj, name, history)
+        _note_if_shallow(proj, "stage tags")
     if json:
         render.emit_json(
             {
@@ -333,6 +341,8 @@ def which_cmd(
 
     with _project() as proj:
         res = resolve(proj, parse_ref(ref))
+        if res.stage is not None:
+            _note_if_shallow(proj, "stage tags")
     card = res.card
     doc = {
         "ref": ref,
