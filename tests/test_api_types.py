@@ -72,7 +72,7 @@ def test_one_str_is_a_list_of_one(repo: Path) -> None:
     write(repo / "train.csv", b"t")
     mreg.add("churn", "a.pkl", data="train=train.csv")
     assert [d["role"] for d in mreg.load_card("churn").data] == ["train"]
-    mreg.add("other", "b.pkl", data=("train.csv",))  # type: ignore[arg-type]
+    mreg.add("other", "b.pkl", data=(repo / "train.csv",))
     (repo / "a.pkl").unlink()
     (repo / "b.pkl").unlink()
     # Iterated as a str, "churn" was five names: "no model named 'c'".

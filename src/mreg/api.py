@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,7 +154,7 @@ def add(
     *,
     params: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
-    data: list[str] | str | None = None,
+    data: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] | None = None,
     description: str | None = None,
     labels: dict[str, Any] | None = None,
     framework: str | None = None,
@@ -167,7 +167,7 @@ def add(
     """Register `path` as a version of model `name`, exactly as `mreg add` does.
 
     A relative `path` is taken from the current folder. `data` is a list of
-    `[ROLE=]PATH|URI` (one alone is a list of one). Returns an AddResult whose
+    `[ROLE=]PATH|URI` or paths (one alone is a list of one). Returns an AddResult whose
     `status` is 'new', 'new-version', 'updated' or 'unchanged'.
     """
     _check(
