@@ -528,6 +528,7 @@ class Remote:
             )
         from fsspec.core import url_to_fs  # type: ignore[import-untyped]
 
+        _quiet_orphaned_tasks()
         opts = dict(self._options)
         opts["skip_instance_cache"] = True
         try:
@@ -1116,6 +1117,21 @@ def get_spec(config: Any, name: str | None) -> RemoteSpec:
             f"no remote named {name!r} (configured: {known})", hint="mreg remote list"
         )
     return spec
+
+
+def _drop_orphaned_task_logs(record: Any) -> bool:
+    """asyncio logs, with a traceback, the error of every task nobody awaited: when a
+    connection drops mid-transfer, asyncssh's parallel writes fail after the transfer
+    has already raised its error, which mreg reports in one line (and retries)."""
+    return not str(record.msg).startswith("Task exception was never retrieved")
+
+
+def _quiet_orphaned_tasks() -> None:
+    import logging
+
+    log = logging.getLogger("asyncio")
+    if _drop_orphaned_task_logs not in log.filters:
+        log.addFilter(_drop_orphaned_task_logs)
 
 
 def open_remote(project: Any, name: str | None = None) -> Remote:

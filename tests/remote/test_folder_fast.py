@@ -241,3 +241,40 @@ def test_access_denied_on_a_folder_remote_points_at_its_permissions(tmp_path: Pa
     assert "folder's permissions" in err.hint and "AWS" not in err.hint
     err = Remote(RemoteSpec("o", "memory://x")).error(denied, "writing")
     assert err.hint is not None and "AWS_*" in err.hint  # other remotes: credentials
+
+
+_ORPHAN = """
+import asyncio, gc, logging, sys
+from mreg import remote
+if sys.argv[1] == "quiet":
+    remote._quiet_orphaned_tasks()
+
+async def write_part():
+    raise ConnectionError("Connection lost")
+
+loop = asyncio.new_event_loop()
+task = loop.create_task(write_part())
+loop.run_until_complete(asyncio.sleep(0.01))
+del task
+gc.collect()
+loop.close()
+logging.getLogger("asyncio").error("another asyncio error")
+"""
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_a_lost_connections_orphaned_tasks_print_no_traceback(quiet: bool) -> None:
+    """sftp: asyncssh's parallel writes fail after the transfer raised (and mreg said so
+    in one line); asyncio would log each one with a traceback when it is collected."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _ORPHAN, "quiet" if quiet else "loud"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0
+    assert "another asyncio error" in done.stderr  # only that message is dropped
+    assert ("Task exception was never retrieved" in done.stderr) is not quiet
+    assert ("Traceback" in done.stderr) is not quiet
