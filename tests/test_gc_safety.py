@@ -1,6 +1,7 @@
 """`mreg gc` stops where it cannot tell what a card needs, rather than delete its blobs:
-a work-tree or staged card that does not parse, a folder whose manifest is missing from
-the cache. --force goes on (the cache only); a remote's gc stays strict."""
+a work-tree or staged card that does not parse, a work-tree folder whose manifest is
+missing. --force (for a shared cache or a remote) does not change that. An older
+version's missing manifest (a clone that fetched the current ones) is a warning."""
 
 from __future__ import annotations
 
@@ -51,13 +52,15 @@ def test_a_staged_card_that_does_not_parse_stops_gc_too(repo: Path) -> None:
     assert blob_path(repo, sha(b"staged model")).is_file()
 
 
-def test_force_goes_on_without_the_broken_card(repo: Path) -> None:
-    write(repo / "out" / "p.bin", b"given up")
+def test_force_does_not_go_on_without_the_broken_card(repo: Path) -> None:
+    """--force is for blobs other repositories need (a shared cache.dir, a remote): it
+    does not also drop the blobs of a card gc cannot read."""
+    write(repo / "out" / "p.bin", b"kept")
     _add(repo, "pm", "out/p.bin")
     _break_version(repo, "pm")
     done = run_mreg(repo, "gc", "--force")
-    assert done.exit_code == 0, done.stderr
-    assert not blob_path(repo, sha(b"given up")).exists()
+    assert_error(done, 3, "cannot tell which blobs a card needs", hint="mend the card")
+    assert blob_path(repo, sha(b"kept")).is_file()
 
 
 def test_a_broken_card_in_history_only_does_not_stop_gc(repo: Path) -> None:
@@ -90,18 +93,28 @@ def test_a_folder_whose_manifest_is_missing_stops_gc_of_the_cache(repo: Path) ->
     manifest, files = _folder_model(repo)
     os.chmod(manifest, 0o644)
     manifest.unlink()
-    for args in (("gc",), ("gc", "-n")):
+    for args in (("gc",), ("gc", "-n"), ("gc", "--force")):
         done = run_mreg(repo, *args)
-        assert_error(
-            done, 4, "cannot tell which blobs dir v1 needs: its manifest", hint="mreg fetch"
-        )
+        assert_error(done, 4, "cannot tell which blobs dir v1 needs: its manifest", "mreg fetch")
         assert "is not in the cache" in done.lines[0]
     assert all(f.is_file() for f in files)
-    done = run_mreg(repo, "gc", "--force", "-n")
-    assert done.exit_code == 0, done.stderr
-    assert "was not found" in done.stderr  # the warning says what --force gave up
-    assert all(f.is_file() for f in files)  # a dry run
     assert len(cache_blobs(repo)) == 2
+
+
+def test_an_older_versions_missing_manifest_is_a_warning(repo: Path) -> None:
+    """A clone that fetched the current versions only: gc works, and says what it could
+    not read; the blobs only that manifest lists are garbage here."""
+    manifest, files = _folder_model(repo)
+    write(repo / "dd" / "a.txt", b"file a, v2")
+    _add(repo, "dir", "dd", "--commit")
+    os.chmod(manifest, 0o644)
+    manifest.unlink()  # v1's manifest
+    done = run_mreg(repo, "gc")
+    assert done.exit_code == 0, done.stderr
+    assert "dir v1 was not found" in done.stderr
+    assert not files[0].exists()  # v1's a.txt: nothing current names it
+    assert files[1].is_file()  # b.txt: v2 still holds it
+    assert blob_path(repo, sha(b"file a, v2")).is_file()
 
 
 def test_gc_keeps_what_every_stash_entry_needs_not_only_the_newest(repo: Path) -> None:

@@ -4,8 +4,8 @@ Layer: registry level, above transfer/history. What is referenced: the cards in 
 tree, in the index, and in every commit reachable from any branch, tag or stash
 (`history.referenced_cards(project, "all")`), plus every file a referenced manifest
 lists. Temp files left by interrupted writes (`partial/`) go when older than an hour.
-What gc cannot read stops it: a work-tree or staged card that does not parse, or (for
-the cache, without --force) a manifest missing from it.
+What gc cannot read stops it, --force or not: a work-tree or staged card that does not
+parse, or a work-tree folder's manifest that is missing.
 
 A cache shared by several repositories (cache.dir) or a remote may hold blobs that other
 repositories need and this one cannot see: gc there needs `force`.
@@ -45,17 +45,20 @@ class GcResult:
         return sum(self.removed.values()) + self.temp_bytes
 
 
-def referenced_oids(project: Project, remote: Remote | None = None, strict: bool = True) -> Needs:
+def referenced_oids(project: Project, remote: Remote | None = None) -> Needs:
     """Every blob something refers to (manifests read from the cache, else the remote).
 
-    `strict`: a work-tree or staged card that does not parse raises InvalidCard, and
-    (for the cache) a folder whose manifest is missing raises BlobMissing: gc cannot
-    tell which blobs those need. A manifest found neither in the cache nor on the remote
-    is left in `unreadable`.
+    What gc cannot read stops it, whatever --force says (--force is about blobs other
+    repositories need): a work-tree or staged card that does not parse (InvalidCard), or
+    a work-tree card's folder whose manifest is missing (BlobMissing). Mending or
+    deleting the card, or fetching the manifest, is always possible. A manifest missing
+    for an older version only (a clone that fetched the current ones) is left in
+    `unreadable`, for a warning: the blobs only it lists go.
     """
     from mreg.history import referenced_cards
+    from mreg.registry import list_cards
 
-    cards = referenced_cards(project, "all", strict=strict)
+    cards = referenced_cards(project, "all", strict=True)
     store = project.store
     listed = remote.list_blobs() if remote is not None else {}
 
@@ -66,15 +69,15 @@ def referenced_oids(project: Project, remote: Remote | None = None, strict: bool
         return remote_manifest(remote, oid)[1]
 
     needs = needs_of(cards, read)
-    if needs.unreadable and remote is None and strict:
-        oid, users = next(iter(needs.unreadable.items()))
-        more = f" (and {len(needs.unreadable) - 1} more)" if len(needs.unreadable) > 1 else ""
-        raise BlobMissing(
-            f"cannot tell which blobs {_who(users)} needs: its manifest {oid}{more}"
-            " is not in the cache",
-            hint="mreg fetch brings it back from a remote (mreg add of the folder writes"
-            " it again); or add --force to go on without it",
-        )
+    current = {e.card.artifact.oid for e in list_cards(project) if e.card is not None}
+    for oid, users in needs.unreadable.items():
+        if oid in current:
+            where = f"on remote {remote.name} nor in the cache" if remote else "in the cache"
+            raise BlobMissing(
+                f"cannot tell which blobs {_who(users)} needs: its manifest {oid} is not {where}",
+                hint="mreg fetch brings it back from a remote that holds it; mreg add of"
+                " the folder writes it again",
+            )
     return needs
 
 
@@ -109,7 +112,7 @@ def gc(
             hint="mreg gc --dry-run to see what would go; --force to delete anyway",
         )
     with project.lock():
-        needs = referenced_oids(project, strict=not force)
+        needs = referenced_oids(project)
         keep = needs.all
         store = project.store
         result = GcResult(
@@ -156,8 +159,7 @@ def _gc_remote(
             )
         remote.check(reading=True)  # no folder there: a wrong URL (exit 5), not "0 blobs"
         with project.lock():
-            # --force is needed on a remote anyway: it cannot also mean "without a card"
-            needs = referenced_oids(project, remote, strict=True)
+            needs = referenced_oids(project, remote)
             keep = needs.all
             listed = remote.list_blobs()
             result = GcResult(

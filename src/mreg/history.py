@@ -353,8 +353,7 @@ def referenced_cards(project: Project, scope: str, strict: bool = False) -> list
 def _unreadable(problem: str) -> InvalidCard:
     return InvalidCard(
         f"cannot tell which blobs a card needs: {problem}",
-        hint="mend the card (mreg status lists it); mreg gc --force (the cache only)"
-        " goes on without it",
+        hint="mend the card (mreg status lists it), or delete it if the model is gone",
     )
 
 
