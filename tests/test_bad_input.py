@@ -561,3 +561,19 @@ def test_add_commit_during_a_merge_registers_nothing(cli: Cli, repo: Path) -> No
     assert (repo / ".mreg" / "models" / "churn.yaml").read_bytes() == card
     assert git(repo, "ls-files", "-s", ".mreg") == index
     assert cli("add", "churn", "out/model.pkl").exit_code == 0  # without --commit: fine
+
+
+def test_add_commit_at_a_rebase_stop_commits_as_git_lets_it(cli: Cli, repo: Path) -> None:
+    """`git rebase -x 'python train.py'` or an `edit` stop: git commits a path alone
+    there, so add --commit works (only a merge, cherry-pick or revert refuses)."""
+    for i in range(2):
+        write(repo / f"f{i}.txt", str(i))
+        git(repo, "add", f"f{i}.txt")
+        git(repo, "commit", "-qm", f"f{i}")
+    env = dict(os.environ, GIT_SEQUENCE_EDITOR="sed -i s/^pick/edit/")
+    subprocess.run(["git", "rebase", "-q", "-i", "HEAD~1"], cwd=repo, env=env, check=True)
+    assert (repo / ".git" / "rebase-merge").is_dir()
+    write(repo / "out" / "model.pkl", b"v1")
+    result = cli("add", "churn", "out/model.pkl", "--commit")
+    assert result.exit_code == 0, result.stderr
+    assert git(repo, "log", "-1", "--format=%s").strip() == "mreg: churn v1"

@@ -486,19 +486,18 @@ def rebase_in_progress(cwd: Path) -> bool:
     return _first_present(cwd, ("rebase-merge", "rebase-apply")) is not None
 
 
-# What git leaves while an operation waits for the user, and what to call it.
+# What git leaves while an operation waits for the user, and what to call it: during
+# these git refuses `commit --only PATH` (a rebase stopped at `edit` or `-x` does not).
 _UNFINISHED = {
     "MERGE_HEAD": "a merge",
     "CHERRY_PICK_HEAD": "a cherry-pick",
     "REVERT_HEAD": "a revert",
-    "rebase-merge": "a rebase",
-    "rebase-apply": "a rebase",
 }
 
 
 def unfinished_operation(cwd: Path) -> str | None:
-    """'a merge' (cherry-pick, revert, rebase) while one waits to be finished, else None:
-    git then refuses to commit some paths alone."""
+    """'a merge' (cherry-pick, revert) while one waits to be finished, else None: git
+    then refuses to commit some paths alone."""
     found = _first_present(cwd, tuple(_UNFINISHED))
     return None if found is None else _UNFINISHED[found]
 

@@ -524,8 +524,8 @@ def _untagged_new_version(project: Project, card_rel: str, name: str, version: i
 
 
 def _refuse_commit_mid_operation(project: Project) -> None:
-    """`add --commit` during a merge (cherry-pick, revert, rebase): git would refuse the
-    commit of the card alone after the card was written, so say so before anything is."""
+    """`add --commit` during a merge (cherry-pick, revert): git would refuse the commit
+    of the card alone after the card was written, so say so before anything is."""
     from mreg.gitrepo import unfinished_operation
 
     operation = unfinished_operation(project.root)
