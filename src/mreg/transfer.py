@@ -832,11 +832,12 @@ def _swap_in(new: Path, output: Path) -> None:
     _remove_tree(aside)
 
 
-def check_output(output: Path, project: Project) -> Path:
+def check_output(output: Path, project: Project, read_from: Path | None = None) -> Path:
     """output made absolute, or InvalidPath (exit 3) where writing or replacing it would
     destroy what must be kept: it is, or holds, the current folder, the home folder or a
-    repository's top folder (the one read from, the one around the current folder); or
-    it is, holds or lies inside their .git or .mreg, or the cache."""
+    repository's top folder (the one read from, `read_from` for `--repo` on this machine,
+    the one around the current folder); or it is, holds or lies inside their .git or
+    .mreg, or the cache."""
     from mreg.fsutil import is_within
     from mreg.gitrepo import find_toplevel
 
@@ -848,8 +849,10 @@ def check_output(output: Path, project: Project) -> Path:
     cwd = Path.cwd()
     kept = {cwd: "the current folder", Path(os.path.expanduser("~")): "the home folder"}
     tops = {project.root}
-    with contextlib.suppress(MregError):  # not in a work tree: no second repository
-        tops.add(find_toplevel(cwd))
+    for start in (cwd, read_from):  # not in a work tree: no repository to add
+        with contextlib.suppress(MregError):
+            if start is not None:
+                tops.add(find_toplevel(start))
     sealed = {project.cache_dir: f"the cache {project.cache_dir}"}
     for top in tops:
         kept[top] = f"the repository {top}"
@@ -905,7 +908,19 @@ def get(
                 hint="is it an mreg repository? run mreg init there and commit .mreg",
             ) from None
         with project:
-            return _get_from(project, ref, output, remote_name, force, jobs, progress, cache=False)
+            return _get_from(
+                project, ref, output, remote_name, force, jobs, progress, cache=False,
+                read_from=_local_folder_of(repo_url),
+            )  # fmt: skip
+
+
+def _local_folder_of(repo_url: str) -> Path | None:
+    """The folder a `--repo` URL names when it is on this machine (a path, file://)."""
+    if "://" in repo_url and not repo_url.lower().startswith("file://"):
+        return None
+    path = Path(repo_url[7:] if repo_url.lower().startswith("file://") else repo_url)
+    path = path.expanduser()
+    return path.resolve() if path.exists() else None
 
 
 def _get_from(
@@ -917,12 +932,13 @@ def _get_from(
     jobs: int | None,
     progress: Progress | None,
     cache: bool = True,
+    read_from: Path | None = None,
 ) -> GetResult:
     from mreg.refs import resolve_card
     from mreg.status import cache_state
 
     card = resolve_card(project, ref)
-    given, output = output, check_output(output, project)
+    given, output = output, check_output(output, project, read_from)
     use_cache = cache and remote_name is None and cache_state(project, card) == "ok"
     if use_cache:
         size = get_card(

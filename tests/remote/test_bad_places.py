@@ -63,6 +63,19 @@ def test_get_never_writes_into_mreg_or_git(models: Path) -> None:
     assert (models / ".git").is_dir()
 
 
+def test_get_repo_never_writes_over_the_repository_it_reads(models: Path, tmp_path: Path) -> None:
+    """--repo on this machine: the repository read from is kept like the current one,
+    also when mreg runs outside any work tree."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    before = everything(models)
+    for url in (str(models), f"file://{models}"):
+        for output in (str(models), str(models / ".mreg"), str(models / ".git" / "x")):
+            res = run_mreg(outside, "get", "churn", "--repo", url, "-o", output, "--force")
+            assert_error(res, 3, f"-o {output} would", "-o")
+    assert everything(models) == before
+
+
 def test_get_force_replaces_a_file_or_a_folder_with_a_folder(models: Path, tmp_path: Path) -> None:
     target = tmp_path / "deploy"
     (target / "keep").mkdir(parents=True)
