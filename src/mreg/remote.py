@@ -1122,8 +1122,13 @@ def get_spec(config: Any, name: str | None) -> RemoteSpec:
 def _drop_orphaned_task_logs(record: Any) -> bool:
     """asyncio logs, with a traceback, the error of every task nobody awaited: when a
     connection drops mid-transfer, asyncssh's parallel writes fail after the transfer
-    has already raised its error, which mreg reports in one line (and retries)."""
-    return not str(record.msg).startswith("Task exception was never retrieved")
+    has already raised its error, which mreg reports in one line (and retries). Only
+    those go: asyncssh's errors in tasks nobody awaited."""
+    error = record.exc_info[1] if record.exc_info else None
+    return not (
+        str(record.msg).startswith("Task exception was never retrieved")
+        and type(error).__module__.startswith("asyncssh")
+    )
 
 
 def _quiet_orphaned_tasks() -> None:
