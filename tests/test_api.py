@@ -98,7 +98,9 @@ def test_track_registers_on_exit(repo: Path) -> None:
         run.log_metrics({"loss": {"train": 0.2}})
         write(repo / "out" / "model.pkl", b"trained")
         write(repo / "data" / "train.csv", b"a\n")
+        write(repo / "data" / "valid.csv", b"b\n")
         run.log_data("train=data/train.csv")
+        run.log_data(Path("data/valid.csv"))  # a path object: a path, no role
         run.log_artifact("out/model.pkl")
     assert run.result is not None
     card = run.result.card
@@ -106,7 +108,10 @@ def test_track_registers_on_exit(repo: Path) -> None:
     assert card.params == {"lr": 0.01, "depth": 6}
     assert card.metrics == {"auc": 0.91, "loss": {"train": 0.2}}
     assert card.labels == {"team": "growth"}
-    assert card.data == [{"role": "train", "path": "data/train.csv", "oid": sha(b"a\n"), "size": 2}]
+    assert card.data == [
+        {"role": "train", "path": "data/train.csv", "oid": sha(b"a\n"), "size": 2},
+        {"path": "data/valid.csv", "oid": sha(b"b\n"), "size": 2},
+    ]
     started = dt.datetime.strptime(card.training["started"], "%Y-%m-%dT%H:%M:%SZ")
     finished = dt.datetime.strptime(card.training["finished"], "%Y-%m-%dT%H:%M:%SZ")
     assert started <= finished

@@ -64,7 +64,7 @@ _BOOL = ((bool,), "True or False")
 _KINDS: dict[str, tuple[tuple[type, ...], str]] = {
     "name": _STR,
     "ref": _STR,
-    "spec": _STR,
+    "spec": _PATH,
     "path": _PATH,
     "repo": ((str, os.PathLike, type(None)), "a str, a Path or None"),
     "rev": _OPT_STR,
@@ -253,7 +253,7 @@ class Run:
     params: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, Any] = field(default_factory=dict)
-    data: list[str] = field(default_factory=list)
+    data: list[str | os.PathLike[str]] = field(default_factory=list)
     artifact: Path | None = None
     description: str | None = None
     framework: str | None = None
@@ -269,8 +269,8 @@ class Run:
         _check(metrics=metrics)
         self.metrics.update(metrics or {}, **kw)
 
-    def log_data(self, spec: str) -> None:
-        """Record lineage: `[ROLE=]PATH|URI`, as `mreg add --data`."""
+    def log_data(self, spec: str | os.PathLike[str]) -> None:
+        """Record lineage: `[ROLE=]PATH|URI`, as `mreg add --data`, or a path object."""
         _check(spec=spec)
         self.data.append(spec)
 
