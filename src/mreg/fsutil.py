@@ -113,6 +113,14 @@ def fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def gitignore_pattern(rel: str) -> str:
+    """`/rel` as a .gitignore pattern that matches rel alone: glob characters escaped,
+    and trailing spaces, which git would strip. rel must hold no backslash and no line
+    break (a .gitignore line cannot name those)."""
+    body = re.sub(r"([*?\[])", r"\\\1", rel.rstrip(" "))
+    return "/" + body + "\\ " * (len(rel) - len(rel.rstrip(" ")))
+
+
 def is_within(path: Path, root: Path) -> bool:
     """True when path (already absolute) is root or lies below it."""
     try:

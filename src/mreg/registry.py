@@ -30,7 +30,13 @@ from mreg.errors import (
     ModelNotFound,
     MregError,
 )
-from mreg.fsutil import atomic_write, is_within, remove_stale_temps, remove_stale_temps_in
+from mreg.fsutil import (
+    atomic_write,
+    gitignore_pattern,
+    is_within,
+    remove_stale_temps,
+    remove_stale_temps_in,
+)
 from mreg.hashing import check_relpath, short
 from mreg.names import check_name
 from mreg.project import MREG_DIR, Project
@@ -296,13 +302,6 @@ def _data_entries(
     return out
 
 
-def _gitignore_line(rel: str) -> str:
-    """`/rel` as a .gitignore pattern that matches rel alone: glob characters escaped,
-    and trailing spaces, which git would strip (rel holds no backslash: check_relpath)."""
-    body = re.sub(r"([*?\[])", r"\\\1", rel.rstrip(" "))
-    return "/" + body + "\\ " * (len(rel) - len(rel.rstrip(" ")))
-
-
 def _check_gitignore(project: Project, rel: str) -> None:
     """Refuse, before anything is written, what _add_to_gitignore could not do."""
     if "\n" in rel or "\r" in rel:
@@ -323,7 +322,7 @@ def _check_gitignore(project: Project, rel: str) -> None:
 def _add_to_gitignore(project: Project, rel: str) -> bool:
     """Append `/rel` (escaped) to the work tree's .gitignore unless already there."""
     path = project.root / ".gitignore"
-    line = _gitignore_line(rel)
+    line = gitignore_pattern(rel)  # checked: no backslash, no line break
     remove_stale_temps(path)  # an interrupted rewrite's temp file, even if none is due now
     try:
         text = path.read_text(encoding="utf-8")

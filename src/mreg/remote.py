@@ -1168,7 +1168,12 @@ def check_folder_place(top: Path, folder: str) -> None:
         if run_git(top, "check-ignore", "-q", f"{rel}/", check=False).returncode == 0:
             return
         problem = "is inside the work tree and git does not ignore it"
-        hint += f", or git-ignore it first: echo '/{Path(rel).as_posix()}/' >> .gitignore"
+        import shlex
+
+        from mreg.fsutil import gitignore_pattern
+
+        line = gitignore_pattern(Path(rel).as_posix()) + "/"
+        hint += f", or git-ignore it first: echo {shlex.quote(line)} >> .gitignore"
     raise InvalidArgument(f"remote folder {folder} {problem}", hint=hint)
 
 

@@ -136,6 +136,27 @@ def test_a_folder_remote_git_ignores_is_fine(models: Path) -> None:
     assert (models / "store" / "sha256").is_dir()
 
 
+def test_the_hint_for_a_folder_remote_in_the_tree_ignores_exactly_it(models: Path) -> None:
+    """The suggested .gitignore line is escaped: `[v2]` is no glob in it."""
+    import shlex
+
+    res = run_mreg(models, "remote", "add", "r", "store [v2]")
+    assert res.exit_code == 3 and "git does not ignore it" in res.stderr
+    command = res.stderr.split("git-ignore it first: ", 1)[1].strip()
+    echo, quoted, redirect, target = shlex.split(command, posix=False)[:4]
+    assert (echo, redirect, target) == ("echo", ">>", ".gitignore")
+    line = shlex.split(quoted)[0]
+    assert line == "/store \\[v2]/"
+    with open(models / ".gitignore", "a") as f:
+        f.write(line + "\n")
+    (models / "store v").mkdir()
+    (models / "store v" / "other.txt").write_text("not ignored")
+    assert run_mreg(models, "remote", "add", "r", "store [v2]").exit_code == 0
+    assert run_mreg(models, "push", "-r", "r").exit_code == 0
+    status = git(models, "status", "--porcelain", "--untracked-files=all").splitlines()
+    assert [row for row in status if "store" in row] == ['?? "store v/other.txt"']
+
+
 def test_a_malformed_option_is_a_usage_error(models: Path, tmp_path: Path) -> None:
     for option in ("novalue", "a..b=1", "=1"):
         res = run_mreg(models, "remote", "add", "o", str(tmp_path / "s"), "-o", option)
