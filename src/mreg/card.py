@@ -292,14 +292,17 @@ def from_dict(doc: Any, source: str = "card", expected_name: str | None = None) 
         raise InvalidCard(f"{source}: {p.key}: {p.reason}", hint=hint) from None
 
 
-# A line git writes into a file it could not merge (`<<<<<<< ours`, `>>>>>>> theirs`).
-_CONFLICT_MARKER = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
+# A line git writes into a file it could not merge (`<<<<<<< ours`, `>>>>>>> theirs`),
+# for text given as str and as bytes (searched as given: no decoding twice).
+_MARKER = r"^(<{7}|>{7})( |$)"
+_CONFLICT_MARKER = re.compile(_MARKER, re.MULTILINE)
+_CONFLICT_MARKER_BYTES = re.compile(_MARKER.encode(), re.MULTILINE)
 
 
 def loads(text: str | bytes, source: str = "card", expected_name: str | None = None) -> Card:
     """Parse and validate card YAML text."""
-    as_str = text if isinstance(text, str) else text.decode("utf-8", "replace")
-    if _CONFLICT_MARKER.search(as_str):  # `<<<<<<< ours:` would even parse as a key
+    marker = _CONFLICT_MARKER if isinstance(text, str) else _CONFLICT_MARKER_BYTES
+    if marker.search(text):  # type: ignore[arg-type]  # `<<<<<<< ours:` parses as a key
         raise InvalidCard(
             f"{source}: holds git conflict markers (<<<<<<< ... >>>>>>>)",
             hint="resolve the conflict in the card (keep one side, or mreg add again),"

@@ -9,6 +9,7 @@ costs about 75 ms. `close()` ends the batch process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,10 @@ def find_toplevel(start: Path) -> Path:
     for folder in (here, *here.parents):
         if (folder / ".git").exists():
             return folder
-    if _inside_bare(here):
+    bare = False
+    with contextlib.suppress(GitError):  # not in any repository: git says so
+        bare = is_bare(here)  # asked only once no work tree was found
+    if bare:
         raise BareRepository(
             f"{start} is a bare repository: it has no work tree for models",
             hint="run mreg in a clone of it (git clone)",
@@ -465,12 +469,6 @@ def git_path(cwd: Path, name: str) -> Path:
 
 def is_bare(cwd: Path) -> bool:
     return _out(cwd, "rev-parse", "--is-bare-repository") == "true"
-
-
-def _inside_bare(cwd: Path) -> bool:
-    """Whether cwd is in a bare repository (asked only once no work tree was found)."""
-    done = run_git(cwd, "rev-parse", "--is-bare-repository", check=False)
-    return done.returncode == 0 and done.stdout.strip() == b"true"
 
 
 def git_toplevel(cwd: Path) -> Path:

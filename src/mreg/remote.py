@@ -1151,9 +1151,11 @@ def check_folder_place(top: Path, folder: str) -> None:
     """Refuse (exit 3) a folder remote whose blobs would land in git's view or in mreg's
     own state: the repository's top folder, a folder inside .git or .mreg, or a folder of
     the work tree that git does not ignore (`git add -A` would commit the model bytes)."""
+    from mreg.fsutil import gitignore_pattern, is_within
+
     top_real = os.path.realpath(top)
     real = os.path.realpath(folder)
-    if real != top_real and not real.startswith(top_real.rstrip(os.sep) + os.sep):
+    if not is_within(Path(real), Path(top_real)):
         return
     rel = os.path.relpath(real, top_real)
     inside = rel.split(os.sep, 1)[0]
@@ -1169,8 +1171,6 @@ def check_folder_place(top: Path, folder: str) -> None:
             return
         problem = "is inside the work tree and git does not ignore it"
         import shlex
-
-        from mreg.fsutil import gitignore_pattern
 
         line = gitignore_pattern(Path(rel).as_posix()) + "/"
         hint += f", or git-ignore it first: echo {shlex.quote(line)} >> .gitignore"

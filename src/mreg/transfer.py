@@ -870,7 +870,7 @@ def check_output(output: Path, project: Project, read_from: Path | None = None) 
 
 def _remove_tree(path: Path) -> None:
     with contextlib.suppress(OSError):
-        if path.is_dir() and not path.is_symlink():
+        if _is_folder(path):
             shutil.rmtree(path)
         else:
             path.unlink()
@@ -916,10 +916,14 @@ def get(
 
 def _local_folder_of(repo_url: str) -> Path | None:
     """The folder a `--repo` URL names when it is on this machine (a path, file://)."""
+    from mreg.remote import local_folder
+
     if "://" in repo_url and not repo_url.lower().startswith("file://"):
         return None
-    path = Path(repo_url[7:] if repo_url.lower().startswith("file://") else repo_url)
-    path = path.expanduser()
+    try:
+        path = Path(local_folder(repo_url))
+    except MregError:  # names no folder: nothing here to keep
+        return None
     return path.resolve() if path.exists() else None
 
 
