@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from mreg.card import Card
 from mreg.errors import InvalidName
-from mreg.names import check_name, check_stage
+from mreg.names import NAME_RE, check_name, check_stage
 from mreg.project import Project
 
 VERSION_RE = re.compile(r"^v([1-9][0-9]*)\Z")
@@ -55,6 +55,24 @@ def parse_ref(text: str) -> Ref:
             return Ref(name, version=int(m.group(1)))
         return Ref(name, rev=rest)
     return Ref(check_name(text))
+
+
+def is_model_ref(text: str) -> bool:
+    """`churn@v3`, `churn@main`, `churn#production`: a model ref with a version, revision or
+    stage. A git revision may hold an `@` too (`HEAD@{1}`, `main@{upstream}`, `@`); those
+    are not model refs."""
+    if "#" in text:
+        return True
+    name, at, rest = text.partition("@")
+    if not at or rest.startswith("{"):
+        return False
+    return is_bare_name(name)
+
+
+def is_bare_name(text: str) -> bool:
+    """A plain model name, `churn`: the model's work-tree card when read as a ref (and a
+    git revision where only revisions are taken)."""
+    return bool(NAME_RE.match(text))
 
 
 def resolve_card(project: Project, text: str) -> Card:
