@@ -146,3 +146,28 @@ def test_gc_of_a_folder_remote_whose_folder_is_gone_says_so(repo: Path) -> None:
         done = run_mreg(repo, *args)
         assert_error(done, 5, f"{store} does not exist")
     assert not store.exists()  # nothing made there
+
+
+def test_gc_reads_each_work_tree_card_once(repo: Path, monkeypatch) -> None:
+    """The work-tree cards gc checks for unreadable manifests are the ones it already
+    listed for what is referenced: each card file is read once, not twice."""
+    from mreg import registry
+    from mreg.gc import referenced_oids
+    from mreg.project import Project
+
+    for name in ("a", "b"):
+        write(repo / "out" / f"{name}.bin", name.encode())
+        _add(repo, name, f"out/{name}.bin")
+    reads: list[str] = []
+    real = registry.read_card
+
+    def counting(project, path, name):  # type: ignore[no-untyped-def]
+        reads.append(name)
+        return real(project, path, name)
+
+    monkeypatch.setattr(registry, "read_card", counting)
+    monkeypatch.chdir(repo)
+    with Project.open() as proj:
+        needs = referenced_oids(proj)
+    assert sorted(reads) == ["a", "b"]
+    assert {sha(b"a"), sha(b"b")} <= set(needs.files)

@@ -58,7 +58,8 @@ def referenced_oids(project: Project, remote: Remote | None = None) -> Needs:
     from mreg.history import referenced_cards
     from mreg.registry import list_cards
 
-    cards = referenced_cards(project, "all", strict=True)
+    worktree = list_cards(project)
+    cards = referenced_cards(project, "all", strict=True, worktree=worktree)
     store = project.store
     listed = remote.list_blobs() if remote is not None else {}
 
@@ -69,7 +70,7 @@ def referenced_oids(project: Project, remote: Remote | None = None) -> Needs:
         return remote_manifest(remote, oid)[1]
 
     needs = needs_of(cards, read)
-    current = {e.card.artifact.oid for e in list_cards(project) if e.card is not None}
+    current = {e.card.artifact.oid for e in worktree if e.card is not None}
     for oid, users in needs.unreadable.items():
         if oid in current:
             where = f"on remote {remote.name} nor in the cache" if remote else "in the cache"

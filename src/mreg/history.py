@@ -314,7 +314,12 @@ def resolve(project: Project, ref: Ref) -> Resolved:
     return Resolved(str(ref), registry.load_card(project, ref.name))
 
 
-def referenced_cards(project: Project, scope: str, strict: bool = False) -> list[Card]:
+def referenced_cards(
+    project: Project,
+    scope: str,
+    strict: bool = False,
+    worktree: list[registry.CardEntry] | None = None,
+) -> list[Card]:
     """Cards that something still refers to.
 
     scope "worktree": the work-tree cards; "branch": plus every card version committed
@@ -322,10 +327,11 @@ def referenced_cards(project: Project, scope: str, strict: bool = False) -> list
     stash, and the index. Broken cards are skipped; with `strict`, a work-tree or staged
     card that does not parse raises InvalidCard instead (it is likely being mended, and
     gc must not drop the blobs it names). A broken committed card stays skipped: no
-    command can use it, and history cannot be mended.
+    command can use it, and history cannot be mended. `worktree`: the work tree's
+    entries (registry.list_cards) when the caller has them already.
     """
     cards: list[Card] = []
-    for entry in registry.list_cards(project):
+    for entry in registry.list_cards(project) if worktree is None else worktree:
         if entry.card is not None:
             cards.append(entry.card)
         elif strict:
