@@ -967,10 +967,16 @@ def _get_from(
 def remote_states(
     project: Project, cards: list[Card], remote_name: str | None = None
 ) -> dict[str, str]:
-    """card name -> 'ok' | 'missing' | 'partial': are its blobs on the remote?"""
+    """card name -> 'ok' | 'missing' | 'partial': are its blobs on the remote?
+
+    RemoteNotFound (exit 5) when the remote's bucket, or for a folder or SSH remote its
+    folder, is not there, as for verify -r: then the URL is wrong (or nothing was ever
+    pushed), and "missing" for every model would hide that."""
     store = project.store
     with open_remote(project, remote_name) as remote:
         on_remote = remote.list_blobs()
+        if not on_remote:  # only then: a remote with blobs on it has its folder
+            remote.check(reading=True)
         out: dict[str, str] = {}
         for card in cards:
             oid = card.artifact.oid

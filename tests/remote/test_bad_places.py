@@ -1,8 +1,8 @@
 """Places mreg must not write to, end to end through the installed `mreg` console script:
 `get -o` at the repository, its .git or .mreg, the current or home folder (even with
 --force), --force on a folder for a single file; remote URLs that name no folder, a ~user
-that does not exist, a folder in git's view; a folder remote that is not there (verify);
-a malformed -o KEY=VALUE; and a push whose damage is in the local cache."""
+that does not exist, a folder in git's view; a folder remote that is not there (verify,
+status --remote); a malformed -o KEY=VALUE; and a push whose damage is in the local cache."""
 
 from __future__ import annotations
 
@@ -172,6 +172,40 @@ def test_verify_of_a_folder_remote_that_is_not_there(models: Path, tmp_path: Pat
     assert_error(res, 5, f"folder {nowhere} does not exist", "fix the URL")
     assert res.stdout == ""
     assert not nowhere.exists()
+
+
+def test_status_remote_of_a_folder_remote_that_is_not_there(models: Path, tmp_path: Path) -> None:
+    """status --remote says what verify -r says (exit 5), not "missing" for every model:
+    a folder that is not there means a wrong URL, or a remote never pushed to."""
+    nowhere = tmp_path / "no-such-folder" / "store"
+    assert run_mreg(models, "remote", "add", "gone", str(nowhere), "-d").exit_code == 0
+    before = everything(models)
+    message = f"remote gone ({nowhere}): folder {nowhere} does not exist"
+    status = ["status", "--remote"]
+    for args in (status, [*status, "--json"], ["verify", "-r", "gone"]):
+        res = run_mreg(models, *args)
+        if "--json" in args:
+            assert res.exit_code == 5 and res.stdout == "", (res.exit_code, res.stderr)
+            error = res.error_json["error"]
+            assert (error["code"], error["message"], error["exit_code"]) == (
+                "remote-not-found",
+                message,
+                5,
+            )
+            assert "push to it first" in error["hint"]
+        else:
+            assert_error(res, 5, message, "push to it first")
+            assert res.stdout == ""
+    assert everything(models) == before
+    assert not nowhere.exists()
+    # Once the folder is there (empty), the models are simply not on it yet.
+    nowhere.mkdir(parents=True)
+    res = run_mreg(models, "status", "--remote", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert {m["name"]: m["remote"] for m in res.json["models"]} == {
+        "churn": "missing",
+        "enc": "missing",
+    }
 
 
 def test_push_of_a_blob_corrupt_in_the_cache_blames_the_cache(models: Path, tmp_path: Path) -> None:
