@@ -185,10 +185,13 @@ def compare_cards(proj: Any, a: str | None, b: str | None, names: list[str] | No
     ref, so the card is the only reading that answers; `NAME@NAME` is the card there).
     With no model ref on either side, A and B are git revisions, as in `git diff`."""
     from mreg.history import Comparison, compare
-    from mreg.refs import is_bare_name, is_model_ref
+    from mreg.refs import check_stage_ref, is_bare_name, is_model_ref, parse_ref
 
     a_ref = a is not None and is_model_ref(a)
     b_ref = b is not None and is_model_ref(b)
+    for side, is_ref in ((a, a_ref), (b, b_ref)):
+        if side is not None and is_ref:
+            check_stage_ref(proj, parse_ref(side))
     if a is not None and b is not None and a_ref != b_ref:
         ref, bare = (b, a) if b_ref else (a, b)
         if is_bare_name(bare):
@@ -402,8 +405,7 @@ def which_cmd(
       mreg which churn@v3 --json | jq -r .oid
     """
     render.STATE.json = json
-    from mreg.history import resolve
-    from mreg.refs import parse_ref
+    from mreg.refs import parse_ref, resolve
 
     with _project() as proj:
         res = resolve(proj, parse_ref(ref))
