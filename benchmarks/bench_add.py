@@ -19,7 +19,9 @@ run, both tools checking out by copy, through their console scripts:
   system's own cost of writing that many files. A second row sets the add against the
   add in one process: the issue's "at least 1.5x faster than one thread" read as mreg's
   own speed-up from the second core;
-- re-add and status are set against `os.stat` of every file, in this process;
+- re-add and status are set against `os.stat` of every file, in this process; for
+  reference, `python -c pass` and a Python that imports the standard-library modules
+  `mreg status` loads (found by running it), which no command using them can go below;
 - peak memory (max RSS, from `wait4`) of `mreg add` of the model file vs `dvc add`, and of
   `mreg add` of a file a quarter that size.
 
@@ -139,6 +141,35 @@ def hash_files_one_thread(files: list[Path]) -> None:
 def stat_all(files: list[Path]) -> None:
     for p in files:
         os.stat(p)
+
+
+# `mreg status` run in this interpreter, then the modules loaded, after a marker.
+_STATUS_THEN_MODULES = """
+import sys
+from mreg.cli.main import main
+sys.argv = ["mreg", "status"]
+try:
+    main()
+except SystemExit:
+    pass
+print("modules:", *sys.modules, file=sys.stderr)
+"""
+
+
+def status_modules(repo: Path) -> list[str]:
+    """The standard-library modules `mreg status` imports in repo: mreg's own and those
+    a bare `python -c pass` has loaded already left out."""
+
+    def modules(code: str) -> set[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True
+        )
+        line = [ln for ln in done.stderr.splitlines() if ln.startswith("modules: ")][-1]
+        return set(line.split()[1:])
+
+    bare = modules('import sys; print("modules:", *sys.modules, file=sys.stderr)')
+    used = modules(_STATUS_THEN_MODULES) - bare
+    return sorted(m for m in used if m != "__main__" and m.split(".")[0] != "mreg")
 
 
 def reflink_works(work: Path) -> bool:
@@ -292,6 +323,7 @@ class Bench:
         self.ckpt = work / "ckpt"
         self.folder = work / "folder"
         self.spares = [work / "spare.bin"]  # freed before the next write
+        self.status_modules: list[str] | None = None
 
     def note(self, key: str, seconds: float) -> None:
         self.times.setdefault(key, []).append(seconds)
@@ -377,6 +409,8 @@ class Bench:
             self.checked.add(f"{tag}add")
         self.timed_run(f"{tag}readd", tool.add("m", "model.bin"), repo, env)
         self.timed_run(f"{tag}status", tool.status(), repo, env)
+        if not tool.name:  # what an unchanged re-add or status cannot go below
+            self.startup_floor(repo)
 
         free(wt)
         self.timed_run(f"{tag}checkout", tool.checkout("m"), repo, env)
@@ -395,6 +429,16 @@ class Bench:
         if not wt.is_file() or wt.stat().st_nlink < 2:
             sys.exit(f"bench_add: {tool.name or 'mreg'} checkout (hardlink) made no hard link")
         self.spares = [tool.cache(repo), wt]
+
+    def startup_floor(self, repo: Path) -> None:
+        """Time `python -c pass`, and Python importing the standard-library modules that
+        `mreg status` loads (found in this repository, once): the floor of any command
+        that needs them, whatever mreg does with them."""
+        if self.status_modules is None:
+            self.status_modules = status_modules(repo)
+        py = sys.executable
+        self.timed_run("pypass", [py, "-c", "pass"], repo, None)
+        self.timed_run("pystdlib", [py, "-c", "import " + ", ".join(self.status_modules)], repo, None)
 
     def quarter_add(self, i: int) -> None:
         """`mreg add` of a file a quarter of the model's size: its peak RSS."""
@@ -614,6 +658,8 @@ class Bench:
             ("statusdir", "`mreg status` after add"),
             ("checkoutdir", "`mreg checkout` of that folder (copy), folder moved away"),
             ("startup", "`mreg ls` (startup floor, reference)"),
+            ("pypass", "`python -c pass` (reference)"),
+            ("pystdlib", "`python -c 'import ...'` of the standard modules `mreg status` loads"),
         ]
         return [(k, lab) for k, lab in labels if k in self.times]
 
