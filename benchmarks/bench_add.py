@@ -438,7 +438,8 @@ class Bench:
             self.status_modules = status_modules(repo)
         py = sys.executable
         self.timed_run("pypass", [py, "-c", "pass"], repo, None)
-        self.timed_run("pystdlib", [py, "-c", "import " + ", ".join(self.status_modules)], repo, None)
+        imports = "import " + ", ".join(self.status_modules)
+        self.timed_run("pystdlib", [py, "-c", imports], repo, None)
 
     def quarter_add(self, i: int) -> None:
         """`mreg add` of a file a quarter of the model's size: its peak RSS."""
