@@ -1148,13 +1148,21 @@ def open_remote(project: Any, name: str | None = None) -> Remote:
 
 
 def check_folder_place(top: Path, folder: str) -> None:
-    """Refuse (exit 3) a folder remote whose blobs would land in git's view or in mreg's
-    own state: the repository's top folder, a folder inside .git or .mreg, or a folder of
-    the work tree that git does not ignore (`git add -A` would commit the model bytes)."""
+    """Refuse (exit 3) a folder remote whose blobs would land where no one means them to:
+    the file system's root (`/`, `file:///`: sha256/ and partial/ beside /etc), or git's
+    view or mreg's own state: the repository's top folder, a folder inside .git or .mreg,
+    or a folder of the work tree that git does not ignore (`git add -A` would commit the
+    model bytes)."""
     from mreg.fsutil import gitignore_pattern, is_within
 
     top_real = os.path.realpath(top)
     real = os.path.realpath(folder)
+    if os.path.dirname(real) == real:  # / (or a drive's root), also through a symlink
+        raise InvalidArgument(
+            f"remote folder {folder} is the file system's root"
+            + (f" ({real})" if real != folder else ""),
+            hint="give the blobs a folder of their own, e.g. ../mreg-store or /srv/mreg-store",
+        )
     if not is_within(Path(real), Path(top_real)):
         return
     rel = os.path.relpath(real, top_real)

@@ -112,6 +112,12 @@ def test_get_force_replaces_a_file_or_a_folder_with_a_folder(models: Path, tmp_p
         (".", "is the repository's top folder"),
         (".mreg/store", "is inside .mreg/"),
         ("store", "is inside the work tree and git does not ignore it"),
+        ("/", "remote folder / is the file system's root"),
+        ("//", "remote folder / is the file system's root"),
+        ("/..", "remote folder / is the file system's root"),
+        ("file:///", "remote folder / is the file system's root"),
+        ("file:////", "remote folder / is the file system's root"),
+        ("file:///tmp/..", "remote folder / is the file system's root"),
     ],
 )
 def test_remote_add_refuses_a_url_that_names_no_usable_folder(
@@ -127,6 +133,15 @@ def test_remote_add_refuses_a_url_that_names_no_usable_folder(
     assert res.exit_code == 3, (res.exit_code, res.stderr)
     assert "Traceback" not in res.stderr and "internal error" not in res.stderr
     assert git(models, "status", "--porcelain", "--untracked-files=all") == " M .mreg/config.yaml\n"
+
+
+def test_a_symlink_to_the_root_is_the_root(models: Path, tmp_path: Path) -> None:
+    link = tmp_path / "root-link"
+    link.symlink_to("/")
+    config = (models / ".mreg" / "config.yaml").read_bytes()
+    res = run_mreg(models, "remote", "add", "r", f"file://{link}")
+    assert_error(res, 3, f"remote folder {link} is the file system's root (/)", "folder")
+    assert (models / ".mreg" / "config.yaml").read_bytes() == config
 
 
 def test_a_folder_remote_git_ignores_is_fine(models: Path) -> None:
