@@ -73,13 +73,23 @@ def ensure_version_tag(project: Project, name: str, version: int, commit: str) -
 
 def promote(project: Project, text: str, stage: str, message: str | None = None) -> TagResult:
     """Assign `stage` to the version `text` names: tag NAME#STAGE#N (N one above the
-    model's highest stage counter)."""
+    model's highest stage counter).
+
+    When the stage's current tag is already on that version's commit, nothing would
+    change: no tag is made (a second one would look like a new assignment to a deploy job
+    on tag pushes), `message` is not recorded, and the result is that tag with created
+    False.
+    """
     check_stage(stage, new=True)
     # Under the lock, so that two promotions at once do not pick the same counter.
     with project.lock():
         project.tag_cache = None
         name, version, commit = _committed_version(project, text)
-        counter = next_counter(list_tags(project), name)
+        tags = list_tags(project)
+        live = current_stages(stage_events(tags, name)).get((name, stage))
+        if live is not None and live.commit == commit:
+            return TagResult(live.tag, name, version, commit, created=False, stage=stage)
+        counter = next_counter(tags, name)
         tag = stage_tag(name, stage, counter)
         project.git.create_tag(
             tag, commit, message or f"mreg: promote {name} v{version} to {stage}"

@@ -298,6 +298,9 @@ def promote_cmd(
 ) -> None:
     """Assign a stage to a version: annotated tag NAME#STAGE#N (GTO's convention).
 
+    A version already in the stage (its current tag on that version's commit) is left
+    as it is: no new tag, -M is not recorded, exit 0 (created: false with --json).
+
     \b
     Examples:
       mreg promote churn@v3 production
@@ -309,7 +312,14 @@ def promote_cmd(
 
     with _project() as proj:
         res = promote(proj, ref, stage, check_message(message))
-    _print_tag(res, json, f"promoted to {stage}:")
+    if res.created or json:
+        _print_tag(res, json, f"promoted to {stage}:")
+        return
+    unused = ", the -M message is not recorded" if message is not None else ""
+    render.note(
+        f"{res.name} v{res.version} is already in {stage} ({res.tag} on {res.commit[:12]}): "
+        f"no new tag{unused}"
+    )
 
 
 def demote_cmd(
