@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from mreg import __version__
 from mreg.card import loads
-from tests.helpers import Cli, assert_error, git, sha, write
+from tests.helpers import Cli, assert_error, git, run_mreg, sha, snapshot, write
 
 
 def _card(repo: Path, name: str = "churn") -> dict[str, object]:
@@ -43,6 +43,30 @@ def test_dash_c_runs_elsewhere(
     result = cli("-C", str(repo), "ls", "--json")
     assert [m["name"] for m in result.json["models"]] == ["m"]
     assert_error(cli("-C", str(tmp_path / "nowhere"), "ls"), 2, "cannot change to")
+
+
+@pytest.mark.parametrize("target", ["nowhere", "file.txt"])
+def test_dash_c_that_cannot_be_entered(repo: Path, target: str) -> None:
+    """A -C PATH that is missing or not a folder: exit 2 (a usage error), code
+    invalid-path, as JSON when the command has --json; nothing is written anywhere."""
+    write(repo / "file.txt", b"not a folder")
+    before = snapshot(repo)
+    where = repo / target
+    hint = "-C PATH must be an existing folder"
+    for args in (["status"], ["ls"], ["add", "m", "m.bin", "--description", "--json"]):
+        res = run_mreg(repo, "-C", str(where), *args)
+        assert_error(res, 2, f"cannot change to {where}: ", hint)
+        assert res.stdout == ""
+    for args in (["status", "--json"], ["push", "--json"], ["remote", "list", "--json"]):
+        res = run_mreg(repo, "-C", str(where), *args)
+        assert (res.exit_code, res.stdout) == (2, ""), (res.exit_code, res.stderr)
+        assert len(res.lines) == 1, res.stderr
+        error = res.error_json["error"]
+        assert (error["code"], error["exit_code"]) == ("invalid-path", 2)
+        assert error["message"].startswith(f"cannot change to {where}: ")
+        assert error["hint"].startswith(hint)
+    assert snapshot(repo) == before
+    assert not (repo / "nowhere").exists()
 
 
 def test_internal_errors_exit_70(cli: Cli, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:

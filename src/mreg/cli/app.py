@@ -22,7 +22,17 @@ from typer.core import TyperGroup
 
 from mreg import __version__
 from mreg.cli import render
-from mreg.errors import EXIT_USAGE, MregError
+from mreg.errors import EXIT_USAGE, InvalidPath
+
+# ctx.meta key: the command the root resolved, and its arguments, not parsed yet.
+_COMMAND = "mreg.command"
+
+
+class CannotEnter(InvalidPath):
+    """-C PATH that cannot be entered: a usage error (exit 2, docs/scripting.md), with the
+    code of a bad path, reported as JSON when the command was given --json."""
+
+    exit_code = EXIT_USAGE
 
 
 def _is_control_flow(exc: BaseException) -> bool:
@@ -32,6 +42,12 @@ def _is_control_flow(exc: BaseException) -> bool:
 
 class MregGroup(TyperGroup):
     """A TyperGroup whose invoke is the error funnel for every command."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        found = super().resolve_command(ctx, args)
+        if ctx.parent is None:  # for _wants_json: -C fails before the command's args are parsed
+            ctx.meta[_COMMAND] = found
+        return found
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -51,7 +67,29 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+def _wants_json(ctx: Any) -> bool:
+    """Whether the command's own arguments ask for --json. The root's options are
+    handled before they are parsed, so they are parsed here, leniently, as typer will
+    (`--description --json` is a description, not the flag)."""
+    found = ctx.meta.get(_COMMAND)
+    if found is None:
+        return False
+    name, command, args = found
+    try:
+        while isinstance(command, TyperGroup):  # `remote list --json`
+            rest = [a for a in args if not a.startswith("-")]
+            if not rest:
+                return False
+            name, command, args = command.resolve_command(ctx, args[args.index(rest[0]) :])
+        sub = command.make_context(name, list(args), parent=ctx, resilient_parsing=True)
+    except Exception:  # a malformed command line: the -C error in text, then
+        return False
+    with sub:
+        return sub.params.get("json") is True
+
+
 def main_options(
+    ctx: typer.Context,
     directory: Annotated[
         Path | None,
         typer.Option(
@@ -84,8 +122,11 @@ def main_options(
         try:
             os.chdir(directory)
         except OSError as exc:
-            render.error(MregError(f"cannot change to {directory}: {exc.strerror}"))
-            raise typer.Exit(EXIT_USAGE) from None
+            render.STATE.json = _wants_json(ctx)
+            raise CannotEnter(
+                f"cannot change to {directory}: {exc.strerror}",
+                hint="-C PATH must be an existing folder, as for git -C",
+            ) from None
 
 
 # Which module under mreg.cli defines each top-level command or group.
