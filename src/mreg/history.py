@@ -12,9 +12,16 @@ from dataclasses import dataclass, field
 from mreg import card as card_mod
 from mreg import registry
 from mreg.card import Card
-from mreg.errors import GitError, InvalidArgument, InvalidCard, ModelNotFound, MregError
+from mreg.errors import (
+    GitError,
+    InvalidArgument,
+    InvalidCard,
+    InvalidName,
+    ModelNotFound,
+    MregError,
+)
 from mreg.gitrepo import CommitInfo, TagInfo
-from mreg.names import check_name
+from mreg.names import MAX_STAGE, check_name
 from mreg.project import Project
 from mreg.refs import Ref
 from mreg.tags import current_stages, stage_events, version_tag, version_tags
@@ -294,6 +301,13 @@ def resolve(project: Project, ref: Ref) -> Resolved:
         live = current_stages(events)
         ev = live.get((ref.name, ref.stage))
         if ev is None:
+            if len(ref.stage) > MAX_STAGE:
+                # promote never assigns such a stage: it is read only while a tag made
+                # outside mreg holds it, and a hint to promote would be refused.
+                raise InvalidName(
+                    f"invalid stage name: {len(ref.stage)} characters, and no tag assigns it",
+                    hint=f"stage names match [a-z0-9][a-z0-9_-]*, at most {MAX_STAGE} characters",
+                )
             stages = sorted({s for (_, s) in live})
             if stages:
                 hint = f"stages of {ref.name}: {', '.join(stages)}"
@@ -365,60 +379,56 @@ def _unreadable(problem: str) -> InvalidCard:
 
 @dataclass
 class Comparison:
-    """Two sides of a diff: labels as the user typed them, and the cards on each side."""
+    """Two sides of a diff: labels as the user typed them, the cards on each side, and
+    notes for the user about how A or B was read."""
 
     label_a: str
     label_b: str
     old: dict[str, Card | str]
     new: dict[str, Card | str]
-
-
-def _is_model_ref(text: str) -> bool:
-    """`churn@v3`, `churn@main`, `churn#production`: a model ref. A git revision may hold
-    an `@` too (`HEAD@{1}`, `main@{upstream}`, `@`); those stay revisions."""
-    if "#" in text:
-        return True
-    name, at, rest = text.partition("@")
-    if not at or rest.startswith("{"):
-        return False
-    return _is_name(name)
-
-
-def _is_name(text: str) -> bool:
-    """A plain model name: after a model reference, `churn` is that model's work tree."""
-    from mreg.names import NAME_RE
-
-    return bool(NAME_RE.match(text))
+    notes: list[str] = field(default_factory=list)
 
 
 def compare(
     project: Project, a: str | None = None, b: str | None = None, names: list[str] | None = None
 ) -> Comparison:
     """The cards to compare for `mreg diff [A [B]]`: two git revisions (default HEAD and
-    the work tree) or two model refs (B defaults to the work-tree card of A's model)."""
-    from mreg.refs import parse_ref
+    the work tree) or model refs (B defaults to the work-tree card of A's model).
+
+    Beside a model ref, a bare model name on either side is that model's work-tree card,
+    as everywhere a ref is taken, even when a branch or tag has that name too: a revision
+    cannot be compared with a model ref, so the card is the only reading that answers
+    (`NAME@NAME` is the card at that revision; a note says so). With no model ref on
+    either side, A and B are git revisions, as in `git diff`.
+    """
+    from mreg.refs import is_model_ref, parse_ref
 
     hint = "two revisions (mreg diff main HEAD) or two refs (mreg diff churn@v1 churn@v2)"
-    if a is not None and _is_model_ref(a):
-        if b is not None and not _is_model_ref(b) and not _is_name(b):
+    a_ref = a is not None and is_model_ref(a)
+    if a_ref or (b is not None and is_model_ref(b)):
+        if a is None:
             raise InvalidArgument(
-                f"cannot compare model reference {a!r} with revision {b!r}", hint=hint
+                f"cannot compare revision 'HEAD' with model reference {b!r}", hint=hint
             )
         if names:
             raise InvalidArgument(
                 "--name picks models between two revisions; model references name theirs",
                 hint=hint,
             )
+        notes = [
+            note
+            for side, ref, left in ((a, b, True), (b, a, False))
+            if side is not None and ref is not None and not is_model_ref(side)
+            for note in _bare_side(project, side, ref, left)
+        ]
         ra = resolve(project, parse_ref(a))
         rb = resolve(project, parse_ref(b if b is not None else ra.card.name))
-        label_b = b if b is not None else "workspace"
         old: dict[str, Card | str] = {ra.card.name: ra.card}
         new: dict[str, Card | str] = {rb.card.name: rb.card}
-        return Comparison(a, label_b, old, new)
-    if b is not None and _is_model_ref(b):
-        raise InvalidArgument(
-            f"cannot compare revision {a!r} with model reference {b!r}", hint=hint
-        )
+        return Comparison(a, b if b is not None else "workspace", old, new, notes)
+    for side in (a, b):
+        if side is not None:
+            _model_is_no_revision(project, side)
     rev_a = a or "HEAD"
     parsed: dict[tuple[str, str], Card] = {}
     if rev_a == "HEAD" and project.git.head_commit() is None:
@@ -439,3 +449,48 @@ def compare(
         old = {k: v for k, v in old.items() if k in names}
         new = {k: v for k, v in new.items() if k in names}
     return Comparison(rev_a, b or "workspace", old, new)
+
+
+def _bare_side(project: Project, text: str, ref: str, left: bool) -> list[str]:
+    """Check one side of `mreg diff` that is no model ref, beside the model ref `ref`:
+    a bare model name is read as its work-tree card (a note when it is also a revision);
+    a revision that is no model here is refused, naming both sides in the user's order."""
+    from mreg.refs import is_bare_name, parse_ref
+
+    if is_bare_name(text):
+        is_rev = project.git.rev_parse(text) is not None
+        if project.card_path(text).exists():
+            if not is_rev:
+                return []
+            return [
+                f"note: {text!r} is also a git revision; beside a model ref it is {text}'s "
+                f"work-tree card (for the card at that revision: {text}@{text})"
+            ]
+        if not is_rev:
+            return []  # neither: resolving it says there is no such model
+    name = parse_ref(ref).name
+    pair = [f"revision {text!r}", f"model reference {ref!r}"]
+    sides = [f"{name}@{text}", ref]
+    if not left:
+        pair.reverse()
+        sides.reverse()
+    raise InvalidArgument(
+        f"cannot compare {pair[0]} with {pair[1]}",
+        hint=f"for {name}'s card at {text}: mreg diff {sides[0]} {sides[1]}",
+    )
+
+
+def _model_is_no_revision(project: Project, side: str) -> None:
+    """A model name where only git revisions are taken (`mreg diff churn`) that is no
+    revision: say how to compare its card, rather than "see: git log"."""
+    from mreg.refs import is_bare_name
+
+    if not is_bare_name(side) or not project.card_path(side).exists():
+        return
+    if project.git.head_commit() is None or project.git.rev_parse(side) is not None:
+        return  # no commits yet (compare says so), or a revision after all
+    raise GitError(
+        f"unknown revision {side!r}",
+        hint=f"{side} is a model, not a git revision: mreg diff {side}@HEAD {side} compares"
+        " its committed card with the work tree",
+    )

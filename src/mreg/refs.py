@@ -1,23 +1,18 @@
 """Model references: `NAME`, `NAME@vN`, `NAME@REV`, `NAME#STAGE`; parse and resolve.
 
 Layer: registry level. Parsing is pure; resolving a ref other than a plain name reads git
-history through `mreg.history` (`resolve` here first refuses a stage name mreg could never
-have assigned, unless a tag made outside mreg holds it).
+history through `mreg.history`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from mreg.card import Card
 from mreg.errors import InvalidName
-from mreg.names import MAX_STAGE, NAME_RE, check_name, check_stage
+from mreg.names import NAME_RE, check_name, check_stage
 from mreg.project import Project
-
-if TYPE_CHECKING:
-    from mreg.history import Resolved
 
 VERSION_RE = re.compile(r"^v([1-9][0-9]*)\Z")
 
@@ -80,38 +75,10 @@ def is_bare_name(text: str) -> bool:
     return bool(NAME_RE.match(text))
 
 
-def check_stage_ref(project: Project, ref: Ref) -> None:
-    """Refuse `NAME#STAGE` with a stage longer than MAX_STAGE unless a tag assigns it now.
-
-    `promote` never assigns such a stage, so it is read only while a tag made outside mreg
-    (by hand, by GTO) holds it; else it is an invalid name rather than an unassigned stage,
-    whose hint would suggest a promote that is refused.
-    """
-    if ref.stage is None or len(ref.stage) <= MAX_STAGE:
-        return
-    from mreg.history import list_tags
-    from mreg.tags import current_stages, stage_events
-
-    if (ref.name, ref.stage) in current_stages(stage_events(list_tags(project), ref.name)):
-        return
-    raise InvalidName(
-        f"invalid stage name: {len(ref.stage)} characters, and no tag assigns it",
-        hint=f"stage names match [a-z0-9][a-z0-9_-]*, at most {MAX_STAGE} characters",
-    )
-
-
-def resolve(project: Project, ref: Ref) -> Resolved:
-    """A parsed reference resolved to its card (mreg.history.resolve), once its stage
-    name, if any, passes `check_stage_ref`."""
-    from mreg import history
-
-    check_stage_ref(project, ref)
-    return history.resolve(project, ref)
-
-
 def resolve_card(project: Project, text: str) -> Card:
     """The card a reference points to (work tree, a version, a revision or a stage)."""
     from mreg import registry
+    from mreg.history import resolve
 
     ref = parse_ref(text)
     if ref.is_worktree:

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mreg.errors import GitError, InvalidArgument, ModelNotFound
-from mreg.history import card_relpath, find_version, list_tags, require_model
+from mreg.history import card_relpath, find_version, list_tags, require_model, resolve
 from mreg.names import check_name, check_stage
 from mreg.project import Project
-from mreg.refs import parse_ref, resolve
+from mreg.refs import parse_ref
 from mreg.tags import (
     StageEvent,
     current_stages,

@@ -215,15 +215,16 @@ def test_diff_refuses_a_revision_against_a_model_ref(three: History, cli: Cli) -
         cli("diff", "HEAD", "churn@v1"),
         3,
         "cannot compare revision 'HEAD' with model reference 'churn@v1'",
-        "mreg diff churn@v1 churn@v2",
+        "for churn's card at HEAD: mreg diff churn@HEAD churn@v1",
     )
     for rev in ("HEAD", "HEAD~1", "main^"):  # the other way round: not read as a model name
         assert_error(
             cli("diff", "churn@v1", rev),
             3,
             f"cannot compare model reference 'churn@v1' with revision '{rev}'",
-            "mreg diff churn@v1 churn@v2",
+            f"mreg diff churn@v1 churn@{rev}",
         )
+        assert cli("diff", "churn@v1", f"churn@{rev}").exit_code == 0  # the hint works
     assert cli("diff", "churn@v1", "churn").exit_code == 0  # a plain name: its work tree
     assert_error(
         cli("diff", "churn@v1", "churn@v2", "-n", "other"),

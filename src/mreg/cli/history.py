@@ -143,9 +143,12 @@ def diff_cmd(
     render.STATE.json = json
     from mreg.diff import changed, diff_cards, fmt_change, fmt_number, to_json
     from mreg.hashing import short
+    from mreg.history import compare
 
     with _project() as proj:
-        comp = compare_cards(proj, a, b, names)
+        comp = compare(proj, a, b, names)
+    for note in comp.notes:
+        render.note(note)
     rows = diff_cards(comp.old, comp.new)
     shown = rows if show_all else changed(rows)
     if json:
@@ -176,78 +179,6 @@ def diff_cmd(
         (render.markdown_table if md else render.table)(cols, table_rows)
     if exit_code and changed(rows):
         raise typer.Exit(EXIT_NEGATIVE)
-
-
-def compare_cards(proj: Any, a: str | None, b: str | None, names: list[str] | None) -> Any:
-    """The cards `mreg diff A B` compares (mreg.history.compare), with a bare model name
-    read the same way on either side: beside a model ref it is the model's work-tree card,
-    even when a branch or tag has that name too (a revision cannot be compared with a model
-    ref, so the card is the only reading that answers; `NAME@NAME` is the card there).
-    With no model ref on either side, A and B are git revisions, as in `git diff`."""
-    from mreg.history import Comparison, compare
-    from mreg.refs import check_stage_ref, is_bare_name, is_model_ref, parse_ref
-
-    a_ref = a is not None and is_model_ref(a)
-    b_ref = b is not None and is_model_ref(b)
-    for side, is_ref in ((a, a_ref), (b, b_ref)):
-        if side is not None and is_ref:
-            check_stage_ref(proj, parse_ref(side))
-    if a is not None and b is not None and a_ref != b_ref:
-        ref, bare = (b, a) if b_ref else (a, b)
-        if is_bare_name(bare):
-            _bare_name_beside_ref(proj, bare, ref, left=bare is a)
-            if b_ref:  # compare reads a bare B as the work-tree card: ask it that way round
-                got = compare(proj, b, a, names)
-                return Comparison(a, b, got.new, got.old)
-    elif not a_ref and not b_ref:
-        for side in (a, b):
-            if side is not None:
-                _model_is_no_revision(proj, side)
-    return compare(proj, a, b, names)
-
-
-def _bare_name_beside_ref(proj: Any, bare: str, ref: str, left: bool) -> None:
-    """Refuse a bare name beside a model ref that is no model here but a git revision
-    (as a revision beside a ref is refused); note when it is both."""
-    from mreg.errors import InvalidArgument
-    from mreg.refs import parse_ref
-
-    is_rev = proj.git.rev_parse(bare) is not None
-    if proj.card_path(bare).exists():
-        if is_rev:
-            render.note(
-                f"note: {bare!r} is also a git revision; beside a model ref it is {bare}'s "
-                f"work-tree card (for the card at that revision: {bare}@{bare})"
-            )
-        return
-    if not is_rev:
-        return  # neither: compare says there is no such model
-    name = parse_ref(ref).name
-    pair = (f"revision {bare!r}", f"model reference {ref!r}")
-    sides = (f"{name}@{bare}", ref)
-    if not left:
-        pair, sides = pair[::-1], sides[::-1]
-    raise InvalidArgument(
-        f"cannot compare {pair[0]} with {pair[1]}",
-        hint=f"for {name}'s card at {bare}: mreg diff {sides[0]} {sides[1]}",
-    )
-
-
-def _model_is_no_revision(proj: Any, side: str) -> None:
-    """A model name given where only git revisions are taken (`mreg diff churn`), that is
-    no revision: say how to compare its card instead of "see: git log"."""
-    from mreg.errors import GitError
-    from mreg.refs import is_bare_name
-
-    if not is_bare_name(side) or not proj.card_path(side).exists():
-        return
-    if proj.git.rev_parse(side) is not None or proj.git.head_commit() is None:
-        return  # a revision after all; or no commits yet, which compare says
-    raise GitError(
-        f"unknown revision {side!r}",
-        hint=f"{side} is a model, not a git revision: mreg diff {side}@HEAD {side} compares "
-        "its committed card with the work tree",
-    )
 
 
 def tag_cmd(
@@ -415,7 +346,8 @@ def which_cmd(
       mreg which churn@v3 --json | jq -r .oid
     """
     render.STATE.json = json
-    from mreg.refs import parse_ref, resolve
+    from mreg.history import resolve
+    from mreg.refs import parse_ref
 
     with _project() as proj:
         res = resolve(proj, parse_ref(ref))
