@@ -365,14 +365,18 @@ def _stage_tags(root: Path) -> list[str]:
 
 def test_kill_promote(mrepo: Path) -> None:
     root = mrepo
-    write_bytes(root / "out" / "model.bin", b"a small model")
-    run(root, "add", "churn", "out/model.bin", "--commit")
+    for content in (b"a small model", b"a small model, v2"):
+        write_bytes(root / "out" / "model.bin", content)
+        run(root, "add", "churn", "out/model.bin", "--commit")
     window = Window()
     window.run(root, "promote", "churn@v1", "staging")
     r = rng("promote")
     for n in range(1, TRIALS + 1):
         before = _stage_tags(root)
-        args = ["promote", "churn@v1", ("staging", "production", "canary")[n % 3]]
+        # Every trial moves its stage to the other version (stages in turns of 3,
+        # versions of 2): promoting a version already in the stage makes no tag.
+        version, stage = 1 + n % 2, ("staging", "production", "canary")[n % 3]
+        args = ["promote", f"churn@v{version}", stage]
 
         rc = _kill(root, args, window.delay(r))
 
@@ -389,8 +393,12 @@ def test_kill_promote(mrepo: Path) -> None:
             for lock in locks:
                 (root / ".git" / lock).unlink()  # what the hint says to do
 
-        window.run(root, *args)
-        assert len(_stage_tags(root)) == len(after) + 1
+        window.run(root, *args)  # made the tag, or found the killed run had made it
+        assert len(_stage_tags(root)) == len(before) + 1
+        stages = run(root, "stages", "--json").json
+        assert stages is not None
+        now = {(s["stage"], s["version"]) for s in stages["stages"] if s["name"] == "churn"}
+        assert (stage, version) in now, now
 
 
 # ------------------------------------------------------------------- remote commands
