@@ -188,10 +188,13 @@ def test_two_pushes_to_one_remote(tmp_path: Path) -> None:
 
 def test_two_promotions_at_once(mrepo: Path) -> None:
     root = mrepo
-    write_bytes(root / "out" / "m.bin", b"model")
-    run(root, "add", "m", "out/m.bin", "--commit")
+    for content in (b"model", b"model, v2"):
+        write_bytes(root / "out" / "m.bin", content)
+        run(root, "add", "m", "out/m.bin", "--commit")
     for n in range(TRIALS):
-        procs = [start(root, "promote", "m@v1", stage) for stage in ("staging", "production")]
+        # The other version each round: promoting the version a stage holds makes no tag.
+        ref = f"m@v{1 + n % 2}"
+        procs = [start(root, "promote", ref, stage) for stage in ("staging", "production")]
         _all_ok(_finish(procs))
         tags = git(root, "tag", "--list", "m#*").split()
         counters = sorted(int(t.rsplit("#", 1)[1]) for t in tags)
