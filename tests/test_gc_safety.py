@@ -8,6 +8,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
+from mreg.card import Card
+from mreg.project import Project
 from tests.helpers import assert_error, blob_path, cache_blobs, git, run_mreg, sha, write
 
 
@@ -148,12 +152,11 @@ def test_gc_of_a_folder_remote_whose_folder_is_gone_says_so(repo: Path) -> None:
     assert not store.exists()  # nothing made there
 
 
-def test_gc_reads_each_work_tree_card_once(repo: Path, monkeypatch) -> None:
+def test_gc_reads_each_work_tree_card_once(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The work-tree cards gc checks for unreadable manifests are the ones it already
     listed for what is referenced: each card file is read once, not twice."""
     from mreg import registry
     from mreg.gc import referenced_oids
-    from mreg.project import Project
 
     for name in ("a", "b"):
         write(repo / "out" / f"{name}.bin", name.encode())
@@ -161,7 +164,7 @@ def test_gc_reads_each_work_tree_card_once(repo: Path, monkeypatch) -> None:
     reads: list[str] = []
     real = registry.read_card
 
-    def counting(project, path, name):  # type: ignore[no-untyped-def]
+    def counting(project: Project, path: Path, name: str) -> Card:
         reads.append(name)
         return real(project, path, name)
 
