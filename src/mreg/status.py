@@ -114,8 +114,9 @@ def status(
     if remote or remote_name is not None:
         from mreg.transfer import remote_states
 
+        # Asked even with no cards: a remote that is not there is an error either way.
         cards = [e.card for e in entries if e.card is not None]
-        states_on_remote = remote_states(project, cards, remote_name) if cards else {}
+        states_on_remote = remote_states(project, cards, remote_name)
         for st in out:
             if st.error is None:
                 st.remote = states_on_remote.get(st.name)

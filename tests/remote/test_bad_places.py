@@ -213,6 +213,11 @@ def test_status_remote_of_a_folder_remote_that_is_not_there(models: Path, tmp_pa
             assert res.stdout == ""
     assert everything(models) == before
     assert not nowhere.exists()
+    # With no models at all, the remote is still checked (it was not: exit 0).
+    for card in (models / ".mreg" / "models").glob("*.yaml"):
+        card.unlink()
+    assert_error(run_mreg(models, *status), 5, message, "push to it first")
+    git(models, "checkout", "--", ".mreg/models")
     # Once the folder is there (empty), the models are simply not on it yet.
     nowhere.mkdir(parents=True)
     res = run_mreg(models, "status", "--remote", "--json")

@@ -261,7 +261,8 @@ def status_cmd(
 
     Work tree: ok, modified or missing. Cache: ok, missing, partial (a folder with
     some files missing) or corrupt (a folder's manifest). Card: unchanged, new or
-    modified against HEAD. Always exits 0.
+    modified against HEAD. Exits 0 whatever the states; with --remote, 3 or 5 when the
+    remote is not set up or not there.
 
     \b
     Examples:
