@@ -13,6 +13,7 @@ paths is used.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import stat as stat_mod
@@ -801,7 +802,7 @@ def get_card(
 
             run_parallel(targets, one, jobs or default_jobs(), lambda _i, _e: False)
             size = sum(sizes)
-        _swap_in(tmp, output)
+        _swap_in(tmp, output, replace=force)
     except OSError as exc:
         _remove_tree(tmp)
         raise storage_error(exc, output) from None
@@ -815,10 +816,14 @@ def _is_folder(path: Path) -> bool:
     return path.is_dir() and not path.is_symlink()
 
 
-def _swap_in(new: Path, output: Path) -> None:
-    """Put the complete `new` at output. Over a file, one atomic rename; a folder (or a
-    folder over a file) cannot be renamed over it, so the old one is renamed aside first,
-    put back if the rename fails, and removed last."""
+def _swap_in(new: Path, output: Path, replace: bool) -> None:
+    """Put the complete `new` at output. Without `replace`, never over anything: what
+    appeared at output since it was checked stays (InvalidPath). Over a file, one atomic
+    rename; a folder (or a folder over a file) cannot be renamed over it, so the old one
+    is renamed aside first, put back if the rename fails, and removed last."""
+    if not replace:
+        _move_no_clobber(new, output)
+        return
     if not os.path.lexists(output) or not (_is_folder(output) or _is_folder(new)):
         os.replace(new, output)
         return
@@ -830,6 +835,34 @@ def _swap_in(new: Path, output: Path) -> None:
         os.rename(aside, output)
         raise
     _remove_tree(aside)
+
+
+def _move_no_clobber(new: Path, output: Path) -> None:
+    """Rename new to output unless something is there. A file is hard-linked there
+    (which fails if output exists, atomically) and its temp name dropped; a folder is
+    renamed, which fails over a file or a folder that holds anything (an empty folder
+    made in between is the only thing it can replace, and nothing is lost with it)."""
+    taken = InvalidPath(f"{output} already exists", hint="add --force to replace it")
+    if _is_folder(new):
+        if os.path.lexists(output) and not _is_folder(output):
+            raise taken
+        try:
+            os.rename(new, output)
+        except OSError as exc:
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+                raise taken from None
+            raise
+        return
+    try:
+        os.link(new, output, follow_symlinks=False)
+    except FileExistsError:
+        raise taken from None
+    except OSError:  # no hard links on this file system: check, then rename
+        if os.path.lexists(output):
+            raise taken from None
+        os.rename(new, output)
+        return
+    os.unlink(new)
 
 
 def check_output(output: Path, project: Project, read_from: Path | None = None) -> Path:
