@@ -25,6 +25,7 @@ from mreg.card import KIND_DIR, Card
 from mreg.errors import (
     BlobCorrupt,
     BlobMissing,
+    InvalidArgument,
     InvalidCard,
     InvalidPath,
     MregError,
@@ -71,6 +72,25 @@ class CheckoutResult:
     path: str
     action: str
     conflicts: list[str] = field(default_factory=list)
+
+
+def one_version_each(cards: list[Card], refs: list[str]) -> list[tuple[Card, str]]:
+    """The cards of REFs to check out, each model once, with the ref that named it. Two
+    refs of one model that name other bytes are refused (InvalidArgument): the work tree
+    holds one version, and the last would silently win; two that name the same bytes at
+    the same path count once."""
+    chosen: dict[str, tuple[Card, str]] = {}
+    for card, ref in zip(cards, refs, strict=True):
+        if card.name not in chosen:
+            chosen[card.name] = (card, ref)
+            continue
+        first, first_ref = chosen[card.name]
+        if (first.artifact.oid, first.artifact.path) != (card.artifact.oid, card.artifact.path):
+            raise InvalidArgument(
+                f"{first_ref} and {ref} are two versions of {card.name}: the work tree holds one",
+                hint=f"check out one of them; mreg get {ref} -o PATH writes another elsewhere",
+            )
+    return list(chosen.values())
 
 
 def raise_for(results: list[CheckoutResult], broken: list[str]) -> None:

@@ -661,19 +661,20 @@ def pull(
     progress: Progress | None = None,
 ) -> PullResult:
     """Fetch, then check the artifacts out (nothing is checked out if a blob is bad)."""
-    from mreg.checkout import checkout_card
+    from mreg.checkout import checkout_card, one_version_each
 
     cards = select_cards(project, refs)
+    named = one_version_each(cards, refs) if refs else [(c, c.name) for c in cards]
+    cards = [card for card, _ in named]
     with open_remote(project, remote_name) as remote:
         fetched = fetch_cards(project, cards, remote, jobs=jobs, progress=progress)
     raise_for(fetched, "pull")
     out = PullResult(fetched)
     with project.lock():
-        for i, card in enumerate(cards):
+        for card, ref in named:
             try:
                 out.checkouts.append(checkout_card(project, card, force=force))
             except BlobCorrupt as exc:  # in the cache before this pull, and damaged since
-                ref = refs[i] if refs else card.name
                 exc.hint = f"mreg fetch --repair {ref} downloads it again; then pull"
                 raise
     return out

@@ -124,7 +124,7 @@ def show_add(name: str, path: Path, *, json: bool = False, **options: Any) -> No
 def show_checkout(refs: list[str], *, force: bool = False, json: bool = False) -> None:
     """The body of `mreg checkout` (see its help in mreg.cli.models.checkout_cmd)."""
     render.STATE.json = json
-    from mreg.checkout import checkout_card, raise_for
+    from mreg.checkout import checkout_card, one_version_each, raise_for
     from mreg.project import Project
     from mreg.refs import resolve_card
     from mreg.registry import list_cards
@@ -132,7 +132,8 @@ def show_checkout(refs: list[str], *, force: bool = False, json: bool = False) -
     broken: list[str] = []
     with Project.open() as proj, proj.lock():
         if refs:
-            cards = [resolve_card(proj, r) for r in refs]
+            chosen = one_version_each([resolve_card(proj, r) for r in refs], refs)
+            cards = [card for card, _ in chosen]
         else:
             entries = list_cards(proj)
             cards = [e.card for e in entries if e.card is not None]
