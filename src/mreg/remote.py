@@ -268,7 +268,9 @@ def _is_timeout(exc: BaseException) -> bool:
 
 def _is_auth_trouble(exc: BaseException) -> bool:
     for e in _chain(exc):
-        if isinstance(e, PermissionError):
+        # A read-only file system refuses the write as permissions do; its error may
+        # come with a FileNotFoundError before it (a folder it then failed to create).
+        if isinstance(e, PermissionError) or getattr(e, "errno", None) == errno.EROFS:
             return True
         name = type(e).__name__
         if name in ("PermissionDenied", "NoCredentialsError", "PartialCredentialsError"):

@@ -2,11 +2,13 @@
 `get -o` at the repository, its .git or .mreg, the current or home folder (even with
 --force), --force on a folder for a single file; remote URLs that name no folder, a ~user
 that does not exist, a folder in git's view; a folder remote that is not there (verify,
-status --remote); a malformed -o KEY=VALUE; and a push whose damage is in the local cache."""
+status --remote); a malformed -o KEY=VALUE; a push whose damage is in the local cache; a
+read-only folder."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -244,3 +246,27 @@ def test_push_of_a_blob_corrupt_in_the_cache_blames_the_cache(models: Path, tmp_
     assert hint.startswith("hint: mreg fetch --repair churn@v1 -r REMOTE downloads them again")
     assert "-r r2" not in res.stderr and "(remote r2)" not in res.stderr
     assert not (tmp_path / "r2" / "sha256" / oid[7:9] / oid[9:]).exists()
+
+
+def test_push_to_a_read_only_folder_says_it_refused(models: Path, tmp_path: Path) -> None:
+    """A folder remote on a read-only file system (a bind mount made read-only; skipped
+    where this process may not mount) is remote-auth, exit 5, "access denied" with the
+    folder hint: the folder exists, so "does the folder exist?" sent users the wrong way."""
+    source, store = tmp_path / "ro-source", tmp_path / "ro"
+    source.mkdir()
+    store.mkdir()
+    made = subprocess.run(["mount", "--bind", str(source), str(store)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot bind-mount here: {made.stderr.decode().strip()}")
+    try:
+        remount = ["mount", "-o", "remount,bind,ro", str(store)]
+        if subprocess.run(remount, capture_output=True).returncode != 0:
+            pytest.skip("cannot make a bind mount read-only here")
+        assert run_mreg(models, "remote", "add", "nas", str(store), "-d").exit_code == 0
+        res = run_mreg(models, "push")
+        assert_error(res, 5, "remote nas", "file system is writable")
+        assert "access denied while" in res.lines[0] and "Read-only file system" in res.lines[0]
+        res = run_mreg(models, "push", "--json")
+        assert res.exit_code == 5 and res.error_json["error"]["code"] == "remote-auth"
+    finally:
+        subprocess.run(["umount", str(store)], check=True)

@@ -120,3 +120,23 @@ def test_timeouts_default_env_and_options(monkeypatch: pytest.MonkeyPatch) -> No
         monkeypatch.setenv("MREG_REMOTE_TIMEOUT", bad)
         with pytest.raises(InvalidConfig, match="MREG_REMOTE_TIMEOUT"):
             options("s3://b/m")
+
+
+def test_a_read_only_file_system_is_a_refusal_not_a_missing_folder(tmp_path: Path) -> None:
+    """EROFS from a folder remote (after a FileNotFoundError, as when a missing `partial/`
+    could not be made) is remote-auth, with the folder hint, not remote-not-found's "does
+    the folder exist?"."""
+    from mreg.errors import RemoteAuthError
+
+    r = Remote(RemoteSpec("nas", str(tmp_path / "store")), tmp_path)
+    try:
+        try:
+            raise FileNotFoundError(2, "No such file or directory", "store/partial")
+        except FileNotFoundError:
+            raise OSError(30, "Read-only file system", "store/partial")  # noqa: B904
+    except OSError as exc:
+        err = r.error(exc, "uploading sha256:ab")
+    assert isinstance(err, RemoteAuthError), err
+    assert "access denied while uploading sha256:ab" in err.message
+    assert "Read-only file system" in err.message
+    assert err.hint is not None and "file system is writable" in err.hint
