@@ -170,6 +170,30 @@ class Helper(Generic[T]):
     takes: Callable[[T], bool]
 
 
+# Files a transfer thread may hold open at once (source, temp destination, and what a
+# backend opens beside them), and files kept free for everything else.
+FDS_PER_JOB = 4
+FDS_SPARE = 32
+
+
+def fd_room() -> int:
+    """How many transfer threads the open-file limit (ulimit -n) leaves room for: a
+    `-j 1000` under a limit of 256 would otherwise fail with "Too many open files"."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not a POSIX system
+        return 1 << 30
+    if soft == resource.RLIM_INFINITY:
+        return 1 << 30
+    try:
+        in_use = len(os.listdir("/proc/self/fd"))
+    except OSError:  # no /proc (macOS): assume a modest number
+        in_use = 64
+    return max(1, (soft - in_use - FDS_SPARE) // FDS_PER_JOB)
+
+
 def run_parallel(
     items: list[T],
     fn: Callable[[T], Any],
@@ -177,8 +201,9 @@ def run_parallel(
     on_error: Callable[[T, MregError], bool],
     helper: Helper[T] | None = None,
 ) -> None:
-    """fn(item) for each item on `jobs` threads. on_error(item, err) -> True to go on;
-    a False (or any non-MregError) stops the rest and re-raises.
+    """fn(item) for each item on `jobs` threads (fewer if the open-file limit says so:
+    fd_room). on_error(item, err) -> True to go on; a False (or any non-MregError) stops
+    the rest and re-raises.
 
     With one job and a `helper`, a forked process may take every other item it takes
     (mreg.forkshare); an item the helper could not do goes through fn here.
@@ -203,7 +228,7 @@ def run_parallel(
                 one(it)
             share.finish(helper.absorb, redo=one)
         return
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(items)))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(items), fd_room()))) as pool:
         futures: dict[Future[Any], T] = {pool.submit(fn, it): it for it in items}
         try:
             pending = set(futures)
