@@ -253,9 +253,10 @@ def install(cwd: Path, names: list[str] | None = None, chain: bool = False) -> I
     """Write mreg's shims (never over a hook mreg did not write, unless chaining it) and
     register the card merge driver."""
     wanted = check_names(names)
+    from mreg.project import check_initialised
+
     root = repo_root(cwd)
-    if not (root / ".mreg" / "config.yaml").is_file():
-        raise NotInitialised(f"mreg is not initialised in {root}", hint="run: mreg init")
+    check_initialised(root)
     folder = hooks_dir(root)
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from mreg import config as config_mod
-from mreg.errors import InvalidArgument, LockTimeout, NotInitialised, StorageError
+from mreg.errors import (
+    InvalidArgument,
+    InvalidConfig,
+    LockTimeout,
+    NotInitialised,
+    StorageError,
+)
 from mreg.fsutil import atomic_write
 from mreg.gitrepo import GitRepo, find_toplevel
 from mreg.statecache import StateCache
@@ -46,8 +52,7 @@ class Project:
     def open(cls, start: Path | None = None) -> Project:
         """The project containing `start` (default: the current folder)."""
         root = find_toplevel(start or Path.cwd())
-        if not (root / MREG_DIR / "config.yaml").is_file():
-            raise NotInitialised(f"mreg is not initialised in {root}", hint="run: mreg init")
+        check_initialised(root)
         return cls(root=root)
 
     @property
@@ -153,10 +158,61 @@ class Project:
         self.close()
 
 
+def check_initialised(root: Path) -> None:
+    """NotInitialised when `root` has no `.mreg/config.yaml`; InvalidConfig when something
+    other than a file is in its place (`mreg init` never replaces it, so it cannot help)."""
+    path = root / MREG_DIR / "config.yaml"
+    if path.is_file():
+        return
+    if not path.exists() and not path.is_symlink():
+        raise NotInitialised(f"mreg is not initialised in {root}", hint="run: mreg init")
+    _config_not_a_file(path)
+
+
+def _config_not_a_file(path: Path) -> None:
+    """Raise InvalidConfig for a config.yaml that is there but is not a readable file."""
+    if path.is_symlink() and not path.exists():
+        what = f"is a symbolic link to {os.readlink(path)!r}, which does not exist"
+    elif path.is_dir():
+        what = "is a folder, not a file"
+    else:
+        what = "is not a regular file"
+    raise InvalidConfig(
+        f"{path}: {what}",
+        hint=f"move it away, then restore the committed one (git checkout HEAD -- {MREG_DIR}"
+        "/config.yaml) or write a default one (mreg init)",
+    )
+
+
+def _check_existing_config(mreg_dir: Path) -> None:
+    """InvalidConfig, with a hint, when the config already in `mreg_dir` cannot be used:
+    init keeps a user's config, so it must say so rather than report "initialised"."""
+    if not mreg_dir.is_dir():
+        return
+    path = mreg_dir / "config.yaml"
+    if (path.exists() or path.is_symlink()) and not path.is_file():
+        _config_not_a_file(path)
+    try:
+        config_mod.load(mreg_dir)
+    except InvalidConfig as exc:
+        if exc.hint is None:
+            local = mreg_dir / "config.local.yaml"
+            if exc.message.startswith(str(local)):
+                exc.hint = f"fix {MREG_DIR}/{local.name} by hand, or move it away (it is optional)"
+            else:
+                exc.hint = (
+                    f"fix {MREG_DIR}/config.yaml by hand, or move it away and rerun mreg init"
+                    " to write a default one (init never overwrites a config)"
+                )
+        raise
+
+
 def init(start: Path | None = None) -> tuple[Project, bool]:
-    """Create `.mreg/` in the work tree containing `start`; (project, created_anything)."""
+    """Create `.mreg/` in the work tree containing `start`; (project, created_anything).
+    A config already there is never replaced: one mreg cannot read is InvalidConfig."""
     root = find_toplevel(start or Path.cwd())
     mreg_dir = root / MREG_DIR
+    _check_existing_config(mreg_dir)
     created = False
     for folder in (mreg_dir, mreg_dir / "models"):
         if not folder.is_dir():
