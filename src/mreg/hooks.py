@@ -79,12 +79,28 @@ def shim(name: str, chained: bool = False) -> str:
         lines.append("input=$(cat)")
         pipe = "printf '%s\\n' \"$input\" | "
     if chained:
-        lines.append(f"# mreg-chained: {name}{CHAINED_SUFFIX} (the hook that was here) runs first")
+        lines.append(f"# mreg-chained: {name}{CHAINED_SUFFIX} (the hook that was here) runs first;")
+        lines.append("# as git does, only while it is executable (chmod +x turns it on).")
+        lines.append(f"orig={orig}")
         if blocking:
-            lines.append(f'{pipe}{orig} "$@" || exit $?')
+            lines.append(f'if [ -x "$orig" ]; then {pipe}"$orig" "$@" || exit $?')
         else:
-            lines.append(f'{orig} "$@"; status=$?')
+            lines.append("status=0")
+            lines.append('if [ -x "$orig" ]; then "$orig" "$@"; status=$?')
             status = "$status"
+        # git's own words for a hook it skips (advice.ignoredHook turns them off).
+        lines.append(
+            'elif [ -e "$orig" ] && [ "$(git config --type=bool advice.ignoredHook'
+            ' 2>/dev/null)" != false ]; then'
+        )
+        lines.append(
+            "  echo >&2 \"hint: The '$orig' hook was ignored because it's not set as executable.\""
+        )
+        lines.append(
+            '  echo >&2 "hint: You can disable this warning with'
+            ' \\`git config advice.ignoredHook false\\`."'
+        )
+        lines.append("fi")
     lines.append(f'case "${{{SKIP_ENV}:-}}" in 1|true|yes) exit {status} ;; esac')
     if name == "pre-commit":
         # No card staged: nothing mreg checks, so nothing to start (or to miss).
@@ -225,6 +241,8 @@ class InstallResult:
     actions: dict[str, str] = field(default_factory=dict)
     gitattributes_changed: bool = False
     merge_driver_changed: bool = False
+    # Chained originals git would not run (not executable): the shims skip them too.
+    not_executable: list[str] = field(default_factory=list)
 
     @property
     def foreign(self) -> list[str]:
@@ -236,6 +254,11 @@ def _write_exec(path: Path, text: str) -> None:
 
     atomic_write(path, text.encode("utf-8"), fsync=False)
     os.chmod(path, 0o755)
+
+
+def _executable(path: Path) -> bool:
+    """What the shim's `[ -x FILE ]` (and git, for a hook) asks."""
+    return os.access(path, os.X_OK)
 
 
 def check_names(names: list[str] | None) -> list[str]:
@@ -267,8 +290,8 @@ def install(cwd: Path, names: list[str] | None = None, chain: bool = False) -> I
     result = InstallResult(folder)
     for name in wanted:
         st = _state(folder, name)
+        chained = folder / f"{name}{CHAINED_SUFFIX}"
         if st.state == "foreign":
-            chained = folder / f"{name}{CHAINED_SUFFIX}"
             if not chain or chained.exists() or chained.is_symlink():
                 result.actions[name] = "foreign"
                 continue
@@ -283,6 +306,8 @@ def install(cwd: Path, names: list[str] | None = None, chain: bool = False) -> I
             result.actions[name] = "updated"
         else:
             result.actions[name] = "unchanged"
+        if result.actions[name] != "foreign" and chained.exists() and not _executable(chained):
+            result.not_executable.append(name)
     result.merge_driver_changed, result.gitattributes_changed = _install_merge_driver(root)
     return result
 

@@ -160,3 +160,44 @@ def test_outdated_shim_is_updated(repo: Path) -> None:
     res = ok(mreg(repo, "hooks", "install", "--json")).json
     assert res["hooks"]["post-merge"] == "updated"
     assert json.dumps(res)  # plain data
+
+
+DISABLED = (
+    '#!/bin/sh\necho disabled-ran >> "$(git rev-parse --show-toplevel)/foreign.log"\nexit 1\n'
+)
+
+
+def test_chained_hook_that_is_not_executable_is_skipped_as_git_does(repo: Path) -> None:
+    folder = repo / ".git" / "hooks"
+    for name in ("pre-commit", "post-checkout"):
+        write(folder / name, DISABLED).chmod(0o644)  # git ignores it (with a hint)
+    res = ok(mreg(repo, "hooks", "install", "--chain", "--json"))
+    assert res.json["hooks"]["pre-commit"] == "chained"
+    assert res.json["hooks"]["post-checkout"] == "chained"
+    text = mreg(repo, "hooks", "install").stderr
+    assert "pre-commit.pre-mreg is not executable" in text and "chmod +x" in text
+    kept = folder / f"pre-commit{CHAINED_SUFFIX}"
+    assert kept.read_text() == DISABLED and kept.stat().st_mode & 0o777 == 0o644
+
+    res = commit_all(repo, "hooks")  # the disabled original does not block the commit
+    assert res.exit_code == 0, res.stderr
+    assert "hint: The '" in res.stderr and "not set as executable" in res.stderr
+    assert "Permission denied" not in res.stderr
+    res = run(repo, "git", "checkout", "-q", "-b", "side")
+    assert res.exit_code == 0, res.stderr
+    assert "Permission denied" not in res.stderr
+    assert not (repo / "foreign.log").exists()
+
+    git(repo, "config", "advice.ignoredHook", "false")  # git's switch for its hint
+    write(repo / "a.txt", "a")
+    res = commit_all(repo, "quiet")
+    assert res.exit_code == 0 and "not set as executable" not in res.stderr, res.stderr
+
+    kept.chmod(0o755)  # turned on: it runs first, and its failure blocks the commit
+    write(repo / "b.txt", "b")
+    assert commit_all(repo, "blocked").exit_code == 1
+    assert (repo / "foreign.log").read_text() == "disabled-ran\n"
+
+    ok(mreg(repo, "hooks", "uninstall"))
+    back = folder / "post-checkout"
+    assert back.read_text() == DISABLED and back.stat().st_mode & 0o777 == 0o644

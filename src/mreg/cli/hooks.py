@@ -80,18 +80,21 @@ def install_cmd(
         folder = res.hooks_dir
         for name, action in res.actions.items():
             path = _rel(folder / name)
+            orig = _rel(folder / f"{name}{hooks.CHAINED_SUFFIX}")
             if action == "foreign":
                 render.note(
                     f"left alone: {path} is not mreg's hook"
                     " (rerun with --chain to run it first, then mreg's)"
                 )
             elif action == "chained":
-                render.note(
-                    f"chained:    {path} (the hook that was there runs first:"
-                    f" {name}{hooks.CHAINED_SUFFIX})"
-                )
+                render.note(f"chained:    {path} (the hook that was there runs first: {orig})")
             else:
                 render.note(f"{action + ':':<11} {path}")
+            if name in res.not_executable:
+                render.note(
+                    f"note: {orig} is not executable, so git would not run it and neither"
+                    f" does mreg's hook; to have it run first: chmod +x {orig}"
+                )
         if res.merge_driver_changed:
             render.note(f"merge driver: {hooks.MERGE_DRIVER} registered in .git/config")
         if res.gitattributes_changed:
