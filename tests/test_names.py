@@ -22,8 +22,12 @@ def test_valid_names(name: str) -> None:
     ("name", "why"),
     [
         ("", "model name is empty"),
-        ("Churn", "invalid model name 'Churn': has 'C'"),
-        ("my model", "invalid model name 'my model': has ' '"),
+        ("Churn", "invalid model name 'Churn': upper case is not allowed (perhaps 'churn')"),
+        ("HEAD", "invalid model name 'HEAD': upper case is not allowed (perhaps 'head')"),
+        ("BAD!", "invalid model name 'BAD!': may not hold 'B', 'A', 'D', '!'"),
+        ("my model", "invalid model name 'my model': may not hold ' '"),
+        ("a..b", "model name 'a..b' may not hold '..'"),
+        ("team/x..y", "may not hold '..'"),
         ("../etc", "has a '.' or '..' segment"),
         ("a/../b", "has a '.' or '..' segment"),
         ("a/./b", "has a '.' or '..' segment"),
@@ -34,10 +38,10 @@ def test_valid_names(name: str) -> None:
         ("a/_b", "must start each segment with a-z or 0-9"),
         ("a.", "may not end a segment in '.' or '.lock'"),
         ("x.lock/y", "may not end a segment in '.' or '.lock'"),
-        ("a@v1", "has '@'"),
-        ("a#prod", "has '#'"),
-        ("a\\b", "has '\\\\'"),
-        ("ünï", "has"),
+        ("a@v1", "may not hold '@'"),
+        ("a#prod", "may not hold '#'"),
+        ("a\\b", "may not hold '\\\\'"),
+        ("ünï", "may not hold 'ü', 'ï'"),
         ("x" * (MAX_NAME + 1), f"longer than {MAX_NAME}"),
     ],
 )
@@ -58,6 +62,7 @@ def test_anything_accepted_is_a_safe_relative_path(name: str) -> None:
     assert NAME_RE.match(name)
     segments = name.split("/")
     assert all(s and s not in (".", "..") for s in segments)
+    assert ".." not in name  # git refuses it in the NAME@vN tag
     assert name == name.lower() and name.isascii()
 
 

@@ -33,12 +33,19 @@ def check_name(name: str) -> str:
         raise InvalidName(f"model name {name!r} has an empty segment", hint=hint)
     if ".." in segments or "." in segments:
         raise InvalidName(f"model name {name!r} has a '.' or '..' segment", hint=hint)
+    # git refuses tag names with these, and versions are tagged NAME@vN.
     if any(seg.endswith((".", ".lock")) for seg in segments):
-        # git refuses tag names with such components, and cards are tagged.
         raise InvalidName(f"model name {name!r} may not end a segment in '.' or '.lock'", hint=hint)
+    if ".." in name:
+        raise InvalidName(f"model name {name!r} may not hold '..'", hint=hint)
     if not NAME_RE.match(name):
-        bad = sorted({c for c in name if not re.match(r"[a-z0-9._/-]", c)})
-        why = f"has {''.join(bad)!r}" if bad else "must start each segment with a-z or 0-9"
+        bad = list(dict.fromkeys(c for c in name if not re.match(r"[a-z0-9._/-]", c)))
+        if not bad:
+            why = "must start each segment with a-z or 0-9"
+        elif all(c.isupper() for c in bad) and NAME_RE.match(name.lower()):
+            why = f"upper case is not allowed (perhaps {name.lower()!r})"
+        else:
+            why = "may not hold " + ", ".join(repr(c) for c in bad)
         raise InvalidName(f"invalid model name {name!r}: {why}", hint=hint)
     return name
 
