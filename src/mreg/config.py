@@ -257,9 +257,13 @@ def parse_checks(section: Any, where: Path) -> dict[str, dict[str, dict[str, flo
         if not isinstance(metrics, dict) or not metrics:
             raise InvalidConfig(f"{where}: {key}: must be a mapping of metrics to rules")
         rules: dict[str, dict[str, float]] = {}
-        stack: list[tuple[str, Any]] = [(str(m), r) for m, r in metrics.items()]
+        # Where each rule was written (its YAML keys), to refuse one written twice.
+        spelled: dict[tuple[str, str], str] = {}
+        stack: list[tuple[str, tuple[str, ...], Any]] = [
+            (str(m), (str(m),), r) for m, r in metrics.items()
+        ]
         while stack:
-            metric, spec = stack.pop(0)
+            metric, keys, spec = stack.pop(0)
             mkey = f"{key}.{metric}"
             if not metric or any(not part for part in metric.split(".")):
                 raise InvalidConfig(f"{where}: {mkey}: empty metric name")
@@ -269,7 +273,7 @@ def parse_checks(section: Any, where: Path) -> dict[str, dict[str, dict[str, flo
                 )
             for rule, bound in spec.items():
                 if rule not in CHECK_RULES and isinstance(bound, dict):
-                    stack.append((f"{metric}.{rule}", bound))  # a nested metric
+                    stack.append((f"{metric}.{rule}", (*keys, str(rule)), bound))  # nested
                     continue
                 if rule not in CHECK_RULES:
                     raise InvalidConfig(
@@ -285,6 +289,23 @@ def parse_checks(section: Any, where: Path) -> dict[str, dict[str, dict[str, flo
                     raise InvalidConfig(f"{where}: {mkey}.{rule}: must be a number, not {bound!r}")
                 if rule.startswith("max_") and bound < 0:
                     raise InvalidConfig(f"{where}: {mkey}.{rule}: must not be negative")
+                spelling = _spelling((*keys, rule), bound)
+                if (metric, rule) in spelled:
+                    raise InvalidConfig(
+                        f"{where}: {mkey}.{rule}: given twice, as "
+                        f"{spelled[(metric, rule)]} and as {spelling}",
+                        hint="keep one of them: both are the same rule of the same metric",
+                    )
+                spelled[(metric, rule)] = spelling
                 rules.setdefault(metric, {})[rule] = float(bound)
         out[model] = rules
     return out
+
+
+def _spelling(keys: tuple[str, ...], bound: Any) -> str:
+    """How a rule was written under checks.MODEL, for messages:
+    (('loss', 'train', 'max'), 0.6) -> `loss: {train: {max: 0.6}}`."""
+    text = f"{keys[-1]}: {bound}"
+    for k in reversed(keys[:-1]):
+        text = f"{k}: {{{text}}}"
+    return f"`{text}`"
