@@ -5,16 +5,20 @@ metric; `max_drop`/`max_rise` (absolute) and `max_drop_pct`/`max_rise_pct` (rela
 per cent of the baseline's magnitude) compare it with the card at a baseline revision
 (default HEAD; in CI `origin/main`). Every rule gives one row; a missing or non-numeric
 metric is a breach that says so; a relative rule without a baseline value is skipped
-(a new model or a new metric has nothing to fall from). docs/ci.md documents this.
+(a new model or a new metric has nothing to fall from). Numbers are compared exactly
+(an int too large for a float included). docs/ci.md documents this.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from mreg.card import Card, flatten, is_number
+from mreg.diff import exact_difference
 from mreg.errors import ModelNotFound
 from mreg.names import check_name
 from mreg.project import Project
@@ -69,9 +73,27 @@ class CheckReport:
         }
 
 
-def _exceeds(amount: float, bound: float) -> bool:
-    """amount > bound, not counting float noise (0.86 - 0.85 is 0.01000000000000001)."""
-    return amount > bound and not math.isclose(amount, bound, rel_tol=1e-9, abs_tol=1e-12)
+def _exceeds(amount: float | Fraction, bound: float | Fraction) -> bool:
+    """amount > bound, not counting float noise (0.86 - 0.85 is 0.01000000000000001).
+    Either side may be an int or Fraction beyond a float's range: compared exactly."""
+    if not amount > bound:
+        return False
+    try:
+        near = math.isclose(float(amount), float(bound), rel_tol=1e-9, abs_tol=1e-12)
+    except OverflowError:  # no float holds one side: far apart from the other
+        near = False
+    return not near
+
+
+def _fmt(amount: float | Fraction) -> str:
+    """Four significant digits, like f"{x:.4g}", also for a number no float can hold."""
+    try:
+        return f"{float(amount):.4g}"
+    except OverflowError:
+        mantissa, _, exponent = format(Decimal(round(amount)), ".4g").partition("e")
+        if "." in mantissa:
+            mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{mantissa}e{exponent}" if exponent else mantissa
 
 
 def apply_rule(rule: str, bound: float, value: Any, baseline: Any) -> tuple[str, str]:
@@ -90,12 +112,13 @@ def apply_rule(rule: str, bound: float, value: Any, baseline: Any) -> tuple[str,
         return SKIP, "no baseline value"
     if not is_number(baseline):
         return SKIP, f"baseline is not a number: {baseline!r}"
-    change = value - baseline
+    change = exact_difference(baseline, value)  # exact, as `mreg diff` shows it
+    amount: float | Fraction
     if rule.endswith("_pct"):
         if baseline == 0:
-            pct = 0.0 if change == 0 else math.copysign(math.inf, change)
+            pct: float | Fraction = 0.0 if change == 0 else math.inf if change > 0 else -math.inf
         else:
-            pct = change / abs(baseline) * 100
+            pct = change / abs(Fraction(baseline)) * 100
         amount = -pct if rule == "max_drop_pct" else pct
         unit = "%"
     else:
@@ -104,7 +127,7 @@ def apply_rule(rule: str, bound: float, value: Any, baseline: Any) -> tuple[str,
     if not _exceeds(amount, bound):
         return PASS, ""
     what = "dropped" if rule.startswith("max_drop") else "rose"
-    return FAIL, f"{what} by {amount:.4g}{unit} (at most {bound:g}{unit})"
+    return FAIL, f"{what} by {_fmt(amount)}{unit} (at most {bound:g}{unit})"
 
 
 class _Absent:

@@ -8,6 +8,7 @@ dotted, a missing side is None (shown as "-"), numeric change = new - old.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from mreg.card import Card, flatten, is_number
@@ -34,15 +35,8 @@ class Row:
 
     @property
     def change(self) -> float | int | None:
-        """new - old when both are real numbers (never for artifacts); None when that
-        difference is no finite number (1e308 - -1e308, or an int too big for a float)."""
-        if self.kind != "artifact" and is_number(self.old) and is_number(self.new):
-            try:
-                change = self.new - self.old
-            except OverflowError:
-                return None
-            return change if is_number(change) else None
-        return None
+        """new - old when both are real numbers (never for artifacts), see difference()."""
+        return None if self.kind == "artifact" else difference(self.old, self.new)
 
     @property
     def relative(self) -> float | None:
@@ -54,6 +48,32 @@ class Row:
         except OverflowError:
             return None
         return rel if is_number(rel) else None
+
+
+def exact_difference(old: float | int, new: float | int) -> Fraction:
+    """new - old of two real numbers, exactly (an int too large for a float included)."""
+    return Fraction(new) - Fraction(old)
+
+
+def difference(old: Any, new: Any) -> float | int | None:
+    """new - old when both are real, finite numbers (not bools), else None. As Python
+    computes it when that is a finite number; otherwise (an int too large for a float
+    against a float, 1e308 - -1e308) the exact difference: a float if one holds it, else
+    a whole number (rounded; JSON holds it as an integer). `mreg check` compares the
+    same exact difference (exact_difference)."""
+    if not (is_number(old) and is_number(new)):
+        return None
+    try:
+        change = new - old
+    except OverflowError:  # int - float, the int too large for a float
+        change = None
+    if is_number(change):
+        return change
+    exact = exact_difference(old, new)
+    try:
+        return float(exact)
+    except OverflowError:
+        return round(exact)
 
 
 def _data_map(card: Card) -> dict[str, Any]:

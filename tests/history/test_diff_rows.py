@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -157,8 +158,6 @@ def test_unchanged_added_and_removed_keys() -> None:
         (0.9, "0.9"),  # a number in A, a string in B
         ("0.9", 0.9),
         (None, 1.0),
-        (1e308, -1e308),  # the change itself would overflow to -inf
-        (10**400, 1.5),  # too large for a float at all
     ],
 )
 def test_values_that_are_not_two_finite_numbers_have_no_change(old: Any, new: Any) -> None:
@@ -172,6 +171,30 @@ def test_values_that_are_not_two_finite_numbers_have_no_change(old: Any, new: An
     doc = to_json([row])
     json.loads(json.dumps(doc, allow_nan=False))
     assert "diff" not in doc["churn"]["metrics"]["x"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "change"),
+    [
+        (1e308, -1e308, -int(2 * Fraction(1e308))),  # as floats, the change is -inf
+        (1.5, 10**400, 10**400 - 2),  # 10**400 - 1.5 rounded to a whole number (even)
+        (10**400, 1.5, 2 - 10**400),
+        (10**400, 10**400 + 7, 7),
+        (-(10**400), 10**400, 2 * 10**400),
+        (2**1024, 1e308, float(Fraction(1e308) - 2**1024)),  # a float holds it: a float
+    ],
+    ids=["floats", "int-vs-float", "float-vs-int", "ints", "signs", "back-in-range"],
+)
+def test_a_change_too_large_for_a_float_is_exact(old: Any, new: Any, change: Any) -> None:
+    (row,) = [
+        r for r in rows_of(card(metrics={"x": old}), card(metrics={"x": new})) if r.kind == "metric"
+    ]
+    got = row.change
+    assert got is not None and got == change and type(got) is type(change)
+    assert row.relative is None or math.isfinite(row.relative)
+    assert fmt_change(row, 5).startswith("+" if got > 0 else "-")
+    doc = json.loads(json.dumps(to_json([row]), allow_nan=False))
+    assert doc["churn"]["metrics"]["x"]["diff"] == change
 
 
 def test_non_numbers_have_no_change_in_table_or_json() -> None:
