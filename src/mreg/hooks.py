@@ -241,6 +241,8 @@ class InstallResult:
     actions: dict[str, str] = field(default_factory=dict)
     gitattributes_changed: bool = False
     merge_driver_changed: bool = False
+    # Foreign hooks that --chain cannot move aside: NAME.pre-mreg holds an earlier one.
+    chain_taken: list[str] = field(default_factory=list)
     # Chained originals git would not run (not executable): the shims skip them too.
     not_executable: list[str] = field(default_factory=list)
 
@@ -291,16 +293,22 @@ def install(cwd: Path, names: list[str] | None = None, chain: bool = False) -> I
     for name in wanted:
         st = _state(folder, name)
         chained = folder / f"{name}{CHAINED_SUFFIX}"
+        taken = chained.exists() or chained.is_symlink()
         if st.state == "foreign":
-            if not chain or chained.exists() or chained.is_symlink():
+            if taken:
+                # Never overwrite the original chained earlier: the person merges the two.
+                result.chain_taken.append(name)
+            if not chain or taken:
                 result.actions[name] = "foreign"
                 continue
             os.replace(st.path, chained)
             _write_exec(st.path, shim(name, chained=True))
             result.actions[name] = "chained"
         elif st.state == "absent":
-            _write_exec(st.path, shim(name))
-            result.actions[name] = "installed"
+            # A NAME.pre-mreg left from an earlier --chain is still run first (and is
+            # what `status` expects): the shim was removed, not the chaining.
+            _write_exec(st.path, shim(name, chained.exists()))
+            result.actions[name] = "chained" if chained.exists() else "installed"
         elif st.state == "outdated":
             _write_exec(st.path, shim(name, st.chained_path is not None))
             result.actions[name] = "updated"
@@ -343,6 +351,8 @@ class UninstallResult:
     actions: dict[str, str] = field(default_factory=dict)
     merge_driver_removed: bool = False
     gitattributes_changed: bool = False
+    # Foreign hooks with a NAME.pre-mreg beside them: both are left for the person.
+    chain_left: list[str] = field(default_factory=list)
 
 
 def uninstall(cwd: Path, names: list[str] | None = None) -> UninstallResult:
@@ -354,10 +364,12 @@ def uninstall(cwd: Path, names: list[str] | None = None) -> UninstallResult:
     result = UninstallResult(folder)
     for name in wanted:
         st = _state(folder, name)
+        chained = folder / f"{name}{CHAINED_SUFFIX}"
         if st.state in ("absent", "foreign"):
             result.actions[name] = st.state
+            if st.state == "foreign" and (chained.exists() or chained.is_symlink()):
+                result.chain_left.append(name)
             continue
-        chained = folder / f"{name}{CHAINED_SUFFIX}"
         if chained.exists() or chained.is_symlink():
             os.replace(chained, st.path)
             result.actions[name] = "restored"

@@ -201,3 +201,39 @@ def test_chained_hook_that_is_not_executable_is_skipped_as_git_does(repo: Path) 
     ok(mreg(repo, "hooks", "uninstall"))
     back = folder / "post-checkout"
     assert back.read_text() == DISABLED and back.stat().st_mode & 0o777 == 0o644
+
+
+def test_chain_again_over_a_rewritten_hook_says_why_and_what_to_do(repo: Path) -> None:
+    folder = repo / ".git" / "hooks"
+    first = '#!/bin/sh\necho first >> "$(git rev-parse --show-toplevel)/foreign.log"\n'
+    second = '#!/bin/sh\necho second >> "$(git rev-parse --show-toplevel)/foreign.log"\n'
+    write(folder / "pre-commit", first).chmod(0o755)
+    ok(mreg(repo, "hooks", "install", "--chain"))
+    write(folder / "pre-commit", second).chmod(0o755)  # another tool rewrites it
+    for args in (["--chain"], []):
+        res = mreg(repo, "hooks", "install", *args)
+        assert res.exit_code == 1, res.stderr
+        assert "rerun with --chain" not in res.stderr
+        assert (
+            "left alone: .git/hooks/pre-commit is not mreg's hook, and --chain cannot move it"
+            " to .git/hooks/pre-commit.pre-mreg: that holds the hook chained before"
+        ) in res.stderr
+        assert "hint: merge the two by hand into .git/hooks/pre-commit.pre-mreg" in res.stderr
+        assert (folder / "pre-commit").read_text() == second
+        assert (folder / f"pre-commit{CHAINED_SUFFIX}").read_text() == first
+    assert mreg(repo, "hooks", "install", "--chain", "--json").json["hooks"]["pre-commit"] == (
+        "foreign"
+    )
+    res = mreg(repo, "hooks", "uninstall", "--hook", "pre-commit")
+    assert "pre-commit.pre-mreg (the hook mreg chained before it) is kept too" in res.stderr
+    assert (folder / f"pre-commit{CHAINED_SUFFIX}").read_text() == first
+
+    # Doing what the hint says: both run, first the merged original, then mreg's.
+    write(folder / f"pre-commit{CHAINED_SUFFIX}", first + "echo second >> foreign.log\n")
+    (folder / "pre-commit").unlink()
+    res = ok(mreg(repo, "hooks", "install", "--json"))
+    assert res.json["hooks"]["pre-commit"] == "chained"
+    st = ok(mreg(repo, "hooks", "status", "--json")).json["hooks"]["pre-commit"]
+    assert st["state"] == "chained"
+    assert ok(commit_all(repo, "both")).exit_code == 0
+    assert (repo / "foreign.log").read_text() == "first\nsecond\n"

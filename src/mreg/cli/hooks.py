@@ -81,7 +81,16 @@ def install_cmd(
         for name, action in res.actions.items():
             path = _rel(folder / name)
             orig = _rel(folder / f"{name}{hooks.CHAINED_SUFFIX}")
-            if action == "foreign":
+            if name in res.chain_taken:
+                render.note(
+                    f"left alone: {path} is not mreg's hook, and --chain cannot move it to"
+                    f" {orig}: that holds the hook chained before, which is never overwritten"
+                )
+                render.note(
+                    f"hint: merge the two by hand into {orig} (it runs first), delete {path},"
+                    " then rerun: mreg hooks install"
+                )
+            elif action == "foreign":
                 render.note(
                     f"left alone: {path} is not mreg's hook"
                     " (rerun with --chain to run it first, then mreg's)"
@@ -130,7 +139,13 @@ def uninstall_cmd(hook: HookOpt = None, json: JsonOpt = False) -> None:
         return
     for name, action in res.actions.items():
         path = _rel(res.hooks_dir / name)
-        if action == "foreign":
+        if name in res.chain_left:
+            orig = _rel(res.hooks_dir / f"{name}{hooks.CHAINED_SUFFIX}")
+            render.note(
+                f"left alone: {path} is not mreg's hook, and {orig} (the hook mreg chained"
+                " before it) is kept too: merge or remove them by hand"
+            )
+        elif action == "foreign":
             render.note(f"left alone: {path} is not mreg's hook")
         elif action != "absent":
             render.note(f"{action + ':':<11} {path}")
