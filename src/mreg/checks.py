@@ -5,8 +5,10 @@ metric; `max_drop`/`max_rise` (absolute) and `max_drop_pct`/`max_rise_pct` (rela
 per cent of the baseline's magnitude) compare it with the card at a baseline revision
 (default HEAD; in CI `origin/main`). Every rule gives one row; a missing or non-numeric
 metric is a breach that says so; a relative rule without a baseline value is skipped
-(a new model or a new metric has nothing to fall from). Numbers are compared exactly
-(an int too large for a float included). docs/ci.md documents this.
+(a new model or a new metric has nothing to fall from), but a baseline card that exists
+and cannot be read stops the check (InvalidCard): such a gate cannot be evaluated, and
+must not pass. Numbers are compared exactly (an int too large for a float included).
+docs/ci.md documents this.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from mreg.card import Card, flatten, is_number
 from mreg.diff import exact_difference
-from mreg.errors import ModelNotFound
+from mreg.errors import InvalidCard, ModelNotFound, MregError
 from mreg.names import check_name
 from mreg.project import Project
 
@@ -71,6 +73,9 @@ class CheckReport:
             "passed": self.passed,
             "results": [r.to_dict() for r in self.rows],
         }
+
+
+RELATIVE_RULES = ("max_drop", "max_rise", "max_drop_pct", "max_rise_pct")
 
 
 def _exceeds(amount: float | Fraction, bound: float | Fraction) -> bool:
@@ -145,6 +150,25 @@ def _metric(card: Card | str | None, metric: str) -> Any:
     return flat.get(metric, _ABSENT)
 
 
+def _unreadable_baseline(project: Project, model: str, baseline: str, reason: str) -> None:
+    """Raise InvalidCard: the relative rules of `model` need its card at `baseline`,
+    which exists and cannot be read (a newer mreg's schema, invalid YAML, ...)."""
+    from mreg.history import card_at
+
+    upgrade = None
+    try:  # read it again for the error's own hint: a newer schema says to upgrade mreg
+        card_at(project, model, baseline)
+    except MregError as exc:
+        reason = exc.message
+        upgrade = exc.hint if exc.hint and "upgrade" in exc.hint else None
+    raise InvalidCard(
+        f"cannot check {model!r} against {baseline}: the baseline card is unreadable: {reason}",
+        hint=upgrade
+        or f"fix the card in a commit on {baseline}, or compare with another revision: "
+        "mreg check --baseline REV",
+    )
+
+
 def check(project: Project, names: list[str] | None = None, baseline: str = "HEAD") -> CheckReport:
     """Apply the configured rules to the work-tree cards (all models with rules, or
     `names`), comparing with the cards at `baseline`."""
@@ -167,6 +191,12 @@ def check(project: Project, names: list[str] | None = None, baseline: str = "HEA
     else:
         base_commit = require_rev(project, baseline)
         base_cards = cards_at(project, base_commit)
+    for model in selected:
+        base = base_cards.get(model)
+        if isinstance(base, str) and any(
+            rule in RELATIVE_RULES for spec in rules[model].values() for rule in spec
+        ):
+            _unreadable_baseline(project, model, baseline, base)
     rows: list[CheckRow] = []
     for model in selected:
         card = current.get(model)
