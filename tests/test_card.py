@@ -237,7 +237,7 @@ def test_flatten_and_is_number() -> None:
 # ---------------------------------------------------------------------------- round trip
 
 _segment = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,12}", fullmatch=True).filter(
-    lambda s: not s.endswith((".", ".lock"))
+    lambda s: not s.endswith((".", ".lock")) and ".." not in s
 )
 _names = st.lists(_segment, min_size=1, max_size=3).map("/".join)
 _scalar = st.one_of(
