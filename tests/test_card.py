@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 from mreg import card as card_mod
 from mreg.card import KEY_ORDER, Artifact, Card, Registered, dump, flatten, is_number, loads
 from mreg.errors import InvalidCard
-from tests.helpers import ZERO_OID, sha
+from tests.helpers import ZERO_OID, assert_error, run_mreg, sha, write
 
 OID = sha(b"model")
 
@@ -126,6 +128,40 @@ def test_newer_schema_hints_to_upgrade() -> None:
         loads(FULL_CARD.replace("schema: 1", "schema: 2"), source="c.yaml")
     assert info.value.message == "c.yaml: schema: schema 2 is newer than this mreg knows (1)"
     assert info.value.hint == "upgrade mreg: pip install -U mreg"
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        # A newer schema may drop or rename keys: it is refused for being newer, not for
+        # the key it lacks (was "artifact: missing").
+        {"schema": 2, "name": "future", "version": 1, "weights": {"uri": "hf://x"}},
+        {"schema": 3},
+        {"schema": 2, "name": "Not A Name", "artifact": "x"},
+    ],
+)
+def test_newer_schema_is_checked_before_other_keys(doc: dict[str, Any]) -> None:
+    with pytest.raises(InvalidCard) as info:
+        card_mod.from_dict(doc, source="c.yaml", expected_name="future")
+    assert info.value.message.startswith(f"c.yaml: schema: schema {doc['schema']} is newer")
+    assert info.value.hint == "upgrade mreg: pip install -U mreg"
+
+
+def test_newer_schema_without_artifact_from_the_command_line(repo: Path) -> None:
+    write(
+        repo / ".mreg" / "models" / "future.yaml",
+        'schema: 2\nname: future\nversion: 1\nweights: {uri: "hf://x"}\n',
+    )
+    result = run_mreg(repo, "show", "future")
+    assert_error(
+        result,
+        3,
+        ".mreg/models/future.yaml: schema: schema 2 is newer than this mreg knows (1)",
+        hint="upgrade mreg: pip install -U mreg",
+    )
+    listed = run_mreg(repo, "ls", "--json")
+    assert listed.exit_code == 0, listed.stderr
+    assert "newer than this mreg knows" in json.dumps(listed.json)
 
 
 def _edit(**changes: Any) -> dict[Any, Any]:

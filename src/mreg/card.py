@@ -187,14 +187,18 @@ def _from_dict(doc: Any, expected_name: str | None) -> Card:
     for key in doc:
         if not isinstance(key, str):
             raise _Problem("(top)", f"key {key!r} must be a string")
-    for key in ("schema", "name", "version", "artifact"):
-        if key not in doc:
-            raise _Problem(key, "missing")
+    # The schema first: a newer schema may have dropped or renamed the other keys, and its
+    # card is refused with the hint to upgrade, not for a key it no longer has.
+    if "schema" not in doc:
+        raise _Problem("schema", "missing")
     schema = doc["schema"]
     if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
         raise _Problem("schema", f"must be a positive integer, not {schema!r}")
     if schema > SCHEMA:
         raise _Problem("schema", f"schema {schema} is newer than this mreg knows ({SCHEMA})")
+    for key in ("name", "version", "artifact"):
+        if key not in doc:
+            raise _Problem(key, "missing")
     name = _str(doc["name"], "name", optional=False)
     assert name is not None
     try:
