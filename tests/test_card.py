@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import enum
 import json
 import math
 import re
+from collections import OrderedDict
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -15,7 +18,7 @@ from hypothesis import strategies as st
 
 from mreg import card as card_mod
 from mreg.card import KEY_ORDER, Artifact, Card, Registered, dump, flatten, is_number, loads
-from mreg.errors import InvalidCard
+from mreg.errors import InvalidArgument, InvalidCard
 from tests.helpers import ZERO_OID, assert_error, run_mreg, sha, write
 
 OID = sha(b"model")
@@ -230,6 +233,16 @@ MALFORMED = [
     ("description", "must be a string", _edit(description=["x"])),
     ("training", "must be a mapping", _edit(training="long")),
     ("(top)", "key 1 must be a string", _edit(**{"1": _INT_KEY})),
+    # One dotted name for two values: diff, ls and check would show only one of them.
+    (
+        "metrics.x.y",
+        "given twice, as metrics['x.y'] and as metrics['x']['y']",
+        _edit(metrics={"x.y": 2, "x": {"y": 1}}),
+    ),
+    ("params.a.b.c", "given twice", _edit(params={"a.b": {"c": 1}, "a": {"b.c": 2}})),
+    ("labels.a.b", "given twice", _edit(labels={"a": {"b": "x"}, "a.b": "y"})),
+    ("metrics", "a key is empty ('')", _edit(metrics={"": 0.5})),
+    ("params.tree", "a key is empty ('')", _edit(params__tree={"": 1})),
 ]
 
 
@@ -319,6 +332,18 @@ _data = st.lists(
     ),
     max_size=3,
 )
+
+
+def _one_name_each(values: dict[str, Any]) -> bool:
+    """No two values of one dotted name (`{'a.b': 1, 'a': {'b': 2}}`), which a card
+    may not hold (card-spec rule 15)."""
+    try:
+        card_mod.check_values(values, "x", allow_lists=True)
+    except Exception:
+        return False
+    return True
+
+
 _cards = st.builds(
     Card,
     name=_names,
@@ -326,8 +351,8 @@ _cards = st.builds(
     artifact=_artifacts,
     description=st.one_of(st.none(), st.text()),
     registered=_registered,
-    params=_nested,
-    metrics=_nested,
+    params=_nested.filter(_one_name_each),
+    metrics=_nested.filter(_one_name_each),
     labels=st.dictionaries(_keys, _scalar, max_size=3),
     data=_data,
     extra=_nested,
@@ -361,3 +386,123 @@ def test_a_card_left_with_conflict_markers_says_so(as_bytes: bool) -> None:
     # A value that merely holds the characters is no marker.
     fine = good.replace("version: 2", "version: 2\ndescription: '<<<<<<< not a marker'")
     assert loads(fine).description == "<<<<<<< not a marker"
+
+
+# ------------------------------------------------------------- values from the Python API
+
+
+class _Float(float):  # numpy.float64 is a float subclass
+    pass
+
+
+class _Str(str):  # numpy.str_ is a str subclass
+    def __str__(self) -> str:
+        return "not the value"
+
+
+class _Level(enum.IntEnum):
+    HIGH = 3
+
+
+class _Colour(str, enum.Enum):
+    RED = "red"
+
+
+class _Scalar:
+    """Like numpy.int64 or numpy.bool_: no subclass of int or bool, but item() gives one."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def item(self) -> Any:
+        if isinstance(self.value, Exception):
+            raise self.value
+        return self.value
+
+
+def _exact(value: Any) -> Any:
+    """value with each leaf as (type name, value): equality that sees the types."""
+    if isinstance(value, dict):
+        return {k: (type(k).__name__, _exact(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_exact(v) for v in value]
+    return (type(value).__name__, value)
+
+
+def test_plain_values_stores_subclasses_and_item_scalars_as_plain_types() -> None:
+    given = OrderedDict(
+        auc=_Float(0.5),
+        level=_Level.HIGH,
+        colour=_Colour.RED,
+        name=_Str("x"),
+        n=_Scalar(7),
+        ok=_Scalar(True),
+        f=_Scalar(_Float(0.25)),
+        none=None,
+        seq=(_Float(1.0), _Scalar(2), "s"),
+        nested=MappingProxyType({_Str("k"): {"deep": _Float(2.0)}}),
+    )
+    out = card_mod.plain_values(given, "metrics", allow_lists=True)
+    want = {
+        "auc": 0.5,
+        "level": 3,
+        "colour": "red",
+        "name": "x",
+        "n": 7,
+        "ok": True,
+        "f": 0.25,
+        "none": None,
+        "seq": [1.0, 2, "s"],
+        "nested": {"k": {"deep": 2.0}},
+    }
+    assert _exact(out) == _exact(want)
+    assert type(out) is dict and type(out["nested"]) is dict
+    # ... and a card holding them dumps and reads back as it was.
+    card = Card("m", 1, Artifact("m.bin", ZERO_OID), metrics=out)
+    assert loads(dump(card)).metrics == want
+
+
+@pytest.mark.parametrize(
+    ("values", "allow_lists", "message"),
+    [
+        ({"auc": object()}, True, "metrics.auc: unsupported value of type object"),
+        ({"a": {"b": _Scalar([1, 2])}}, True, "metrics.a.b: unsupported value of type _Scalar"),
+        ({"a": _Scalar(ValueError("size 2"))}, True, "metrics.a: unsupported value"),
+        ({"a": [object()]}, True, r"metrics.a\[0\]: lists may hold only scalars"),
+        ({"a": [1]}, False, "metrics.a: must be a number, string, boolean or null, not a list"),
+        ({"a": {1: 2}}, True, "metrics.a: key 1 must be a string"),
+        ({"": 1}, True, r"metrics: a key is empty \(''\)"),
+        ({"x.y": 2, "x": {"y": 1}}, True, r"metrics.x.y: given twice, as metrics\['x.y'\]"),
+        ({"x": {"y": 1}, "x.y": _Float(2)}, True, "metrics.x.y: given twice"),
+    ],
+)
+def test_plain_values_refuses_what_a_card_cannot_hold(
+    values: dict[Any, Any], allow_lists: bool, message: str
+) -> None:
+    with pytest.raises(InvalidArgument, match=f"^{message}") as info:
+        card_mod.plain_values(values, "metrics", allow_lists=allow_lists)
+    assert info.value.hint and "numpy" in info.value.hint
+
+
+def test_plain_values_refuses_a_mapping_that_holds_itself() -> None:
+    loop: dict[str, Any] = {}
+    loop["again"] = loop
+    with pytest.raises(InvalidArgument, match="nested deeper than 64 levels"):
+        card_mod.plain_values(loop, "params", allow_lists=True)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"auc": _Float(0.5)}, "metrics.auc: unsupported value of type _Float"),
+        ({"k": _Str("v")}, "metrics.k: unsupported value of type _Str"),
+        ({_Str("k"): 1}, "metrics: key 'k' must be a plain str"),
+        ({"l": [_Level.HIGH]}, r"metrics.l\[0\]: lists may hold only scalars"),
+        (OrderedDict(a=1), "metrics: unsupported value of type OrderedDict"),
+    ],
+)
+def test_check_values_refuses_subclasses(bad: dict[str, Any], message: str) -> None:
+    # What registry.add checks: a float subclass passed, and then the YAML writer raised
+    # RepresenterError (the card cannot hold it).
+    with pytest.raises(Exception, match=f"^{message}"):
+        card_mod.check_values(bad, "metrics", allow_lists=True)

@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 
 from mreg import project as project_mod
 from mreg import registry
-from mreg.card import Card
+from mreg.card import Card, plain_values
 from mreg.checkout import CheckoutResult, checkout_card, raise_for
 from mreg.diff import Row
 from mreg.errors import InvalidArgument, InvalidPath, MregError
@@ -112,6 +112,32 @@ def _refuse(param: str, value: object, what: str) -> NoReturn:
     )
 
 
+def _plain_str(value: str) -> str:
+    """A str argument (after `_check`) as a plain str: a subclass (numpy.str_, a str Enum)
+    would reach the card, which cannot hold it. str.__str__, not str(): an Enum overrides
+    __str__, and the card keeps the value."""
+    return value if type(value) is str else str.__str__(value)
+
+
+def _plain_opt(value: str | None) -> str | None:
+    return None if value is None else _plain_str(value)
+
+
+def _plain_data(value: Any) -> Any:
+    """`data` (after `_check`) with each str a plain str."""
+    if isinstance(value, (list, tuple)):
+        return [_plain_str(v) if isinstance(v, str) else v for v in value]
+    return _plain_str(value) if isinstance(value, str) else value
+
+
+def _plain_map(value: Mapping[str, Any] | None, what: str) -> dict[str, Any] | None:
+    """params, metrics or labels (after `_check`) as a plain dict of plain values; a value
+    a card cannot hold is an InvalidArgument naming its key (card.plain_values)."""
+    if value is None:
+        return None
+    return plain_values(value, what, allow_lists=what != "labels")
+
+
 def _as_list(value: Any) -> list[Any] | None:
     """A list parameter after `_check`: one item alone becomes a list of one."""
     if value is None or isinstance(value, list):
@@ -182,21 +208,24 @@ def add(
         commit=commit,
         message=message,
     )
+    # Before anything is stored: a value the card cannot hold is refused naming its key.
+    plain = {w: _plain_map(v, w) for w, v in (("params", params), ("metrics", metrics))}
+    plain_labels = _plain_map(labels, "labels")
     with _open(repo) as proj:
         return registry.add(
             proj,
-            name,
+            _plain_str(name),
             Path(path),
-            params=params,
-            metrics=metrics,
-            data=_as_list(data),
-            description=description,
-            labels=labels,
-            framework=framework,
+            params=plain["params"],
+            metrics=plain["metrics"],
+            data=_as_list(_plain_data(data)),
+            description=_plain_opt(description),
+            labels=plain_labels,
+            framework=_plain_opt(framework),
             started=started,
             finished=finished,
             commit=commit,
-            message=message,
+            message=_plain_opt(message),
         )
 
 
@@ -262,12 +291,15 @@ class Run:
     result: AddResult | None = None
 
     def log_params(self, params: dict[str, Any] | None = None, **kw: Any) -> None:
+        """Add (or replace) params; a value a card cannot hold is refused here, naming
+        its key, rather than when the block ends."""
         _check(params=params)
-        self.params.update(params or {}, **kw)
+        self.params = plain_values({**self.params, **(params or {}), **kw}, "params", True)
 
     def log_metrics(self, metrics: dict[str, Any] | None = None, **kw: Any) -> None:
+        """Add (or replace) metrics; numpy scalars are stored as plain numbers."""
         _check(metrics=metrics)
-        self.metrics.update(metrics or {}, **kw)
+        self.metrics = plain_values({**self.metrics, **(metrics or {}), **kw}, "metrics", True)
 
     def log_data(self, spec: str | os.PathLike[str]) -> None:
         """Record lineage: `[ROLE=]PATH|URI`, as `mreg add --data`, or a path object."""
@@ -303,13 +335,14 @@ def track(
     )
     with _open(repo):  # fail early: not a repo, not initialised
         pass
+    name = _plain_str(name)
     registry.check_name(name)
     run = Run(
         name=name,
-        params=dict(params or {}),
-        labels=dict(labels or {}),
-        description=description,
-        framework=framework,
+        params=_plain_map(params, "params") or {},
+        labels=_plain_map(labels, "labels") or {},
+        description=_plain_opt(description),
+        framework=_plain_opt(framework),
     )
     yield run
     run.finished = dt.datetime.now(dt.timezone.utc)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mreg import yamlio
-from mreg.errors import InvalidCard
+from mreg.errors import InvalidArgument, InvalidCard
 from mreg.hashing import check_relpath, is_oid
 from mreg.names import check_name
 
@@ -146,18 +147,28 @@ def _mapping(value: Any, key: str) -> dict[str, Any]:
     return value
 
 
+# The scalars a card holds, exactly these types: a subclass (numpy.float64, an IntEnum, a
+# str subclass) is not one, as the YAML writer cannot represent it. Writers turn values
+# into these with plain_values first.
+_SCALARS = (str, int, float, bool)
+
+
 def _scalar_ok(value: Any) -> bool:
-    return value is None or isinstance(value, (str, int, float, bool))
+    return value is None or type(value) in _SCALARS
 
 
-def check_values(value: Any, key: str, allow_lists: bool) -> None:
-    """Nested mappings whose leaves are scalars (and lists of scalars where allowed)."""
-    if isinstance(value, dict):
+def _check_leaves(value: Any, key: str, allow_lists: bool, names: bool) -> None:
+    """Nested plain dicts whose leaves are scalars (and plain lists of them where allowed);
+    with `names`, no key may be empty."""
+    if type(value) is dict:
         for k, v in value.items():
-            if not isinstance(k, str):
-                raise _Problem(key, f"key {k!r} must be a string")
-            check_values(v, f"{key}.{k}", allow_lists)
-    elif isinstance(value, list):
+            if type(k) is not str:
+                what = "a plain str" if isinstance(k, str) else "a string"
+                raise _Problem(key, f"key {k!r} must be {what}")
+            if names and not k:
+                raise _Problem(key, "a key is empty ('')")
+            _check_leaves(v, f"{key}.{k}", allow_lists, names)
+    elif type(value) is list:
         if not allow_lists:
             raise _Problem(key, "must be a number, string, boolean or null, not a list")
         for i, item in enumerate(value):
@@ -165,6 +176,119 @@ def check_values(value: Any, key: str, allow_lists: bool) -> None:
                 raise _Problem(f"{key}[{i}]", "lists may hold only scalars")
     elif not _scalar_ok(value):
         raise _Problem(key, f"unsupported value of type {type(value).__name__}")
+
+
+def _spelling(key: str, path: tuple[str, ...]) -> str:
+    return key + "".join(f"[{p!r}]" for p in path)
+
+
+def _check_dotted(value: dict[str, Any], key: str) -> None:
+    """No two values may have the same dotted name (`{'x.y': 2, 'x': {'y': 1}}`): diff, ls
+    and check see the values by that name (flatten), and one would hide the other."""
+    seen: dict[str, tuple[str, ...]] = {}
+    stack: list[tuple[dict[str, Any], tuple[str, ...]]] = [(value, ())]
+    while stack:
+        node, path = stack.pop()
+        for k, v in node.items():
+            here = (*path, k)
+            if isinstance(v, dict) and v:
+                stack.append((v, here))
+                continue
+            dotted = ".".join(here)
+            other = seen.setdefault(dotted, here)
+            if other != here:
+                first, second = sorted((other, here), key=len)
+                raise _Problem(
+                    f"{key}.{dotted}",
+                    f"given twice, as {_spelling(key, first)} and as {_spelling(key, second)}"
+                    " (nested keys are read dotted): keep one",
+                )
+
+
+def check_values(value: Any, key: str, allow_lists: bool) -> None:
+    """The rules for `params`, `metrics` and `labels` (card-spec rule 15): nested plain
+    dicts of scalars (and lists of them where allowed), no empty key, and no two values of
+    the same dotted name. Raises _Problem naming the key."""
+    _check_leaves(value, key, allow_lists, names=True)
+    if type(value) is dict:
+        _check_dotted(value, key)
+
+
+VALUES_HINT = (
+    "values are str, int, float, bool or None (numpy scalars too), in nested dicts"
+    " with non-empty str keys: docs/scripting.md#values-from-python"
+)
+
+
+def plain_value(value: Any) -> Any:
+    """`value` as a plain str, int, float, bool or None, or `_UNSUPPORTED`.
+
+    A subclass of one (numpy.float64, numpy.str_, an IntEnum) is stored as its base type's
+    value: str.__str__ and friends, not str(), which an Enum overrides. A value with an
+    `item()` method that returns such a scalar (numpy.int64, numpy.bool_, a one-element
+    torch tensor) is stored as what item() returns; numpy is never imported.
+    """
+    if value is None or type(value) in _SCALARS:
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):  # bool cannot be subclassed: an int subclass
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    item = getattr(type(value), "item", None)
+    if callable(item):
+        try:
+            got = value.item()
+        except Exception:  # a numpy array of more than one value: ValueError
+            return _UNSUPPORTED
+        if got is None or isinstance(got, _SCALARS):
+            return plain_value(got)
+    return _UNSUPPORTED
+
+
+_UNSUPPORTED: Any = object()
+
+
+def _plain(value: Any, key: str, allow_lists: bool, depth: int) -> Any:
+    if depth > yamlio.MAX_DEPTH:
+        raise _Problem(key, f"nested deeper than {yamlio.MAX_DEPTH} levels")
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise _Problem(key, f"key {k!r} must be a string")
+            k = str.__str__(k)
+            out[k] = _plain(v, f"{key}.{k}", allow_lists, depth + 1)
+        return out
+    if isinstance(value, (list, tuple)):
+        if not allow_lists:
+            raise _Problem(key, "must be a number, string, boolean or null, not a list")
+        items = []
+        for i, item in enumerate(value):
+            plain = plain_value(item)
+            if plain is _UNSUPPORTED:
+                raise _Problem(f"{key}[{i}]", "lists may hold only scalars")
+            items.append(plain)
+        return items
+    plain = plain_value(value)
+    if plain is _UNSUPPORTED:
+        raise _Problem(key, f"unsupported value of type {type(value).__name__}")
+    return plain
+
+
+def plain_values(value: Any, key: str, allow_lists: bool) -> dict[str, Any]:
+    """For writers: the mapping `value` (params, metrics or labels) with every mapping a
+    plain dict, every list or tuple a plain list, every scalar of a plain type (see
+    plain_value), checked by check_values. InvalidArgument names the key."""
+    if not isinstance(value, Mapping):
+        raise InvalidArgument(f"{key} must be a mapping, not {type(value).__name__}")
+    try:
+        out: dict[str, Any] = _plain(value, key, allow_lists, 0)
+        check_values(out, key, allow_lists)
+    except _Problem as p:
+        raise InvalidArgument(str(p), hint=VALUES_HINT) from None
+    return out
 
 
 def _int(value: Any, key: str, minimum: int = 0) -> int:
@@ -263,7 +387,7 @@ def _from_dict(doc: Any, expected_name: str | None) -> Card:
                 check_relpath(entry["path"], "value")
             except ValueError as exc:
                 raise _Problem(f"data[{i}].path", str(exc)) from None
-        check_values(entry, f"data[{i}]", allow_lists=False)
+        _check_leaves(entry, f"data[{i}]", allow_lists=False, names=False)
         data.append(entry)
 
     known = set(KEY_ORDER)
