@@ -1,8 +1,9 @@
 """mreg: a git-native model registry.
 
 Layer: the package root. It holds the version and re-exports the Python API
-(`mreg.add`, `mreg.track`, `mreg.load_card`, `mreg.list_models`, ...) lazily, so that
-`import mreg` and `mreg --version` stay fast: nothing heavy is imported until used.
+(`mreg.add`, `mreg.track`, `mreg.load_card`, `mreg.open`, `mreg.list_models`, ...)
+lazily, so that `import mreg` and `mreg --version` stay fast: nothing heavy is imported
+until used.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ imports laz
         list_models,
         load_card,
         log,
+        open,
         resolve,
         status,
         track,
@@ -48,6 +50,7 @@ __all__ = [
     "list_models",
     "load_card",
     "log",
+    "open",
     "resolve",
     "status",
     "track",

@@ -14,19 +14,20 @@ prints, and raises `MregError` subclasses with the same meaning as the CLI's exi
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, NoReturn
+from pathlib import Path, PurePath
+from typing import Any, BinaryIO, NoReturn
 
 from mreg import project as project_mod
 from mreg import registry
-from mreg.card import Card, plain_values
+from mreg.card import KIND_FILE, Card, plain_values
 from mreg.checkout import CheckoutResult, checkout_card, raise_for
 from mreg.diff import Row
-from mreg.errors import InvalidArgument, InvalidPath, MregError
+from mreg.errors import BlobCorrupt, BlobMissing, InvalidArgument, InvalidPath, MregError
 from mreg.history import LogEntry, Resolved
 from mreg.registry import AddResult, CardEntry
 from mreg.status import ModelStatus
@@ -46,6 +47,7 @@ __all__ = [
     "list_models",
     "load_card",
     "log",
+    "open",
     "resolve",
     "status",
     "track",
@@ -77,9 +79,11 @@ _KINDS: dict[str, tuple[tuple[type, ...], str]] = {
     "metrics": _OPT_DICT,
     "labels": _OPT_DICT,
     "limit": ((int, type(None)), "an int >= 0 or None"),
+    "file": ((str, os.PathLike, type(None)), "a str, a Path or None"),
     "commit": _BOOL,
     "force": _BOOL,
     "include_unchanged": _BOOL,
+    "verify": _BOOL,
 }
 _LISTS: dict[str, tuple[tuple[type, ...], str]] = {"names": _STR, "data": _PATH}
 
@@ -403,3 +407,94 @@ def diff(
         comp = compare(proj, a, b, _as_list(names))
     rows = diff_cards(comp.old, comp.new)
     return rows if include_unchanged else changed(rows)
+
+
+def open(  # mreg.open, as DESIGN names it (this module does not use the builtin)
+    ref: str,
+    file: str | os.PathLike[str] | None = None,
+    repo: str | Path | None = None,
+    *,
+    verify: bool = False,
+) -> BinaryIO:
+    """A read-only binary file of a model's bytes in the local cache (not the work tree).
+
+    `ref` is any reference (`churn`, `churn@v3`, `churn@main`, `churn#production`). For a
+    folder model, `file` is the path of one of its files inside the folder (required); for
+    a file model it must be None. The file is seekable, and its bytes are not hashed as
+    they are read: blobs in the cache are read-only and were hashed when stored, and
+    `mreg verify` re-hashes them. With `verify=True` they are hashed once before the file
+    is returned (BlobCorrupt if they do not match). BlobMissing, hint `mreg fetch REF`,
+    when they are not in the cache. The caller closes it (`with mreg.open(...) as f:`).
+    """
+    from mreg.hashing import hash_stream, parse_manifest
+    from mreg.refs import resolve_card
+
+    _check(ref=ref, file=file, verify=verify)
+    ref = _plain_str(ref)
+    with _open(repo) as proj:
+        card = resolve_card(proj, ref)
+        art = card.artifact
+        store = proj.store
+        if art.kind == KIND_FILE:
+            if file is not None:
+                raise InvalidArgument(
+                    f"{ref} is a file ({art.path}), not a folder: file= must be None",
+                    hint=f"mreg.open({ref!r})",
+                )
+            oid, what = art.oid, f"{ref} ({art.path})"
+        else:
+            try:
+                entries = {e.path: e for e in parse_manifest(store.read_bytes(art.oid))}
+            except BlobMissing:
+                raise BlobMissing(
+                    f"the file list (manifest {art.oid}) of {ref} ({art.path}/) is not in"
+                    " the cache",
+                    hint=f"mreg fetch {ref}",
+                ) from None
+            listing = _some_files(entries)
+            if file is None:
+                raise InvalidArgument(
+                    f"{ref} is a folder ({art.path}/): give file=, the path of one of its"
+                    " files inside it",
+                    hint=listing,
+                )
+            inside = PurePath(file).as_posix()
+            entry = entries.get(inside)
+            if entry is None:
+                is_folder = any(p.startswith(f"{inside}/") for p in entries)
+                raise InvalidArgument(
+                    f"file {os.fspath(file)!r} is "
+                    + ("a folder in" if is_folder else "not a file of")
+                    + f" {ref} ({art.path}/)",
+                    hint=listing,
+                )
+            oid, what = entry.oid, f"{inside} of {ref} ({art.path}/)"
+        try:
+            raw = store.open(oid)
+        except BlobMissing:
+            raise BlobMissing(
+                f"{what} is not in the cache (blob {oid})", hint=f"mreg fetch {ref}"
+            ) from None
+    if verify:
+        try:
+            got = hash_stream(raw)[0]
+            raw.seek(0)
+        except BaseException:
+            raw.close()
+            raise
+        if got != oid:
+            raw.close()
+            raise BlobCorrupt(
+                f"{what}: blob {oid} in the cache is corrupt (its bytes hash to {got})",
+                hint=f"mreg fetch --repair {ref}",
+            )
+    return io.BufferedReader(raw)  # type: ignore[type-var]  # store.open gives a FileIO
+
+
+def _some_files(entries: Mapping[str, Any], most: int = 8) -> str:
+    """The hint listing a folder model's files: the first few, and how many more."""
+    if not entries:
+        return "the folder is empty: it has no file to open"
+    paths = sorted(entries)
+    more = f" and {len(paths) - most} more" if len(paths) > most else ""
+    return "its files: " + ", ".join(paths[:most]) + more
