@@ -227,6 +227,56 @@ def test_check_relpath_refuses_non_strings() -> None:
         check_relpath(None)
 
 
+# Segments git takes for its own folder `.git` (it refuses them in a tree): in any letter
+# case, with NTFS's trailing dots and spaces or stream name, its 8.3 short name, and with
+# characters HFS+ ignores.
+GIT_LOOKALIKES = [
+    ".git",
+    ".GIT",
+    ".Git",
+    ".git.",
+    ".git ",
+    ".git. .",
+    ".git::$INDEX_ALLOCATION",
+    "git~1",
+    "GIT~1",
+    "git~1.",
+    ".g\u200cit",
+    "\ufeff.git",
+]
+NOT_GIT = [".gitattributes", ".github", ".gitignore", "a.git", "git", "git~10", ".git.x", "x.git"]
+
+
+@pytest.mark.parametrize("segment", GIT_LOOKALIKES)
+@pytest.mark.parametrize("where", ["{}", "{}/config", "a/{}", "a/{}/hooks/pre-commit"])
+def test_check_relpath_refuses_a_git_segment(segment: str, where: str) -> None:
+    """No path mreg reads from a card or manifest may write into a `.git`, whatever the
+    file system folds or drops from the name."""
+    with pytest.raises(ValueError, match=r"a segment that git takes for '\.git'"):
+        check_relpath(where.format(segment))
+
+
+@pytest.mark.parametrize("segment", NOT_GIT)
+def test_check_relpath_accepts_names_that_only_look_like_git(segment: str) -> None:
+    for path in (segment, f"a/{segment}/b"):
+        assert check_relpath(path) == path
+
+
+_git_or_not = st.sampled_from([*GIT_LOOKALIKES, *NOT_GIT, "a", "B", "git~1x", ".gi", "it"])
+_mixed_path = st.lists(_git_or_not, min_size=1, max_size=4).map("/".join)
+
+
+@given(st.lists(_mixed_path, max_size=6))
+def test_the_quick_path_checks_agree_with_check_relpath(paths: list[str]) -> None:
+    """What the manifest reader tests on all paths at once (and first_git_path) says
+    exactly what check_relpath says path by path."""
+    valid = [_valid(p) for p in paths]
+    assert hashing._all_relpaths_ok(paths) == all(valid)
+    assert all(hashing._relpath_ok(p) == ok for p, ok in zip(paths, valid, strict=True))
+    first_bad = next((p for p, ok in zip(paths, valid, strict=True) if not ok), None)
+    assert hashing.first_git_path(paths) == first_bad
+
+
 # ---------------------------------------------------------------------------- manifests
 
 _segment = st.text(
@@ -326,3 +376,17 @@ GOOD_ROW = {"path": "a", "oid": oid_of_bytes(b"a"), "size": 1, "exec": False}
 def test_malformed_manifests(blob: bytes, why: str) -> None:
     with pytest.raises(InvalidManifest, match=re.escape(why)):
         parse_manifest(blob)
+
+
+@pytest.mark.parametrize(
+    "path", [".git/config", "sub/.git/hooks/post-checkout", ".GIT/config", "git~1/config"]
+)
+def test_a_manifest_never_lists_a_git_path(path: str) -> None:
+    """A crafted manifest (from a remote) cannot make checkout write a nested repository
+    whose config or hooks run commands; the hint covers a folder an older mreg stored
+    whole."""
+    with pytest.raises(InvalidManifest, match=r"takes for '\.git'") as caught:
+        parse_manifest(_manifest([GOOD_ROW, {**GOOD_ROW, "path": path}]))
+    assert caught.value.hint is not None and "leaves .git out" in caught.value.hint
+    with pytest.raises(InvalidManifest, match=r"takes for '\.git'"):
+        manifest_bytes([Entry(path, oid_of_bytes(b""), 0)])

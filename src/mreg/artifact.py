@@ -23,6 +23,7 @@ from mreg.hashing import (
     MANIFEST_SCHEMA,
     Entry,
     check_relpath,
+    first_git_path,
     hash_file,
     is_oid,
     manifest_bytes,
@@ -47,6 +48,7 @@ class ArtifactInfo:
     size: int
     files: int
     entries: tuple[Entry, ...] = ()
+    skipped: tuple[str, ...] = ()  # `.git` entries of a folder, left out (work-tree paths)
 
 
 class _File(NamedTuple):
@@ -60,9 +62,18 @@ def workers() -> int:
     return max(2, min(32, (os.cpu_count() or 1) * 4))
 
 
-def scan_dir(folder: Path, key_prefix: str, links_into: Path | None = None) -> list[_File]:
+def scan_dir(
+    folder: Path,
+    key_prefix: str,
+    links_into: Path | None = None,
+    skipped: list[str] | None = None,
+) -> list[_File]:
     """Every regular file below folder; symlinks and special files are refused.
 
+    A `.git` (in any letter case: a nested repository's folder, or the file of a
+    submodule or linked worktree) is left out with all below it, as git and DVC do; its
+    path (`key_prefix/...`) is appended to `skipped`. A name that git would take for
+    `.git` on some file system (`git~1`, `.git.`) is refused.
     With `links_into` (the cache), a symlink into that folder counts as the file it
     points to: that is what the `symlink` link type leaves in the work tree.
     Each file's `rel` is a path check_relpath accepts, so it is fit for a manifest.
@@ -80,6 +91,10 @@ def scan_dir(folder: Path, key_prefix: str, links_into: Path | None = None) -> l
             name = entry.name
             sub = f"{rel}{name}"
             shown = f"{key_prefix}/{sub}"
+            if len(name) == 4 and name.lower() == ".git":
+                if skipped is not None:
+                    skipped.append(shown)
+                continue
             # A name the manifest could not hold fails before anything is stored. A name
             # from the file system is never empty, '.' or '..' and holds no '/' or NUL,
             # so of what check_relpath refuses only a backslash can be in it, and a drive
@@ -110,13 +125,20 @@ def scan_dir(folder: Path, key_prefix: str, links_into: Path | None = None) -> l
                 )
             else:
                 raise InvalidPath(f"{shown} is not a regular file (a socket, fifo or device)")
+    rels = [f.rel for f in found]
     try:  # a name that is not UTF-8 (undecodable bytes): no card, manifest or sqlite key
-        "".join(f.rel for f in found).encode("utf-8")  # can hold it; one check for all
+        "".join(rels).encode("utf-8")  # can hold it; one check for all
     except UnicodeEncodeError:
         bad = next(f for f in found if not _is_utf8(f.rel))
         raise InvalidPath(
             f"cannot record {bad.key!r}: its name is not valid UTF-8", hint="rename that file"
         ) from None
+    git_like = first_git_path(rels)  # `.git.`, `git~1`: git takes them for `.git`
+    if git_like is not None:
+        raise InvalidPath(
+            f"cannot record {f'{key_prefix}/{git_like}'!r}: git takes a name in it for '.git'",
+            hint="rename that file",
+        )
     return found
 
 
@@ -348,14 +370,15 @@ def hash_artifact(
         return ArtifactInfo(oid, KIND_FILE, st.st_size, 1)
     if not stat_mod.S_ISDIR(st.st_mode):
         raise InvalidPath(f"{key} is not a regular file or a folder")
-    files = scan_dir(path, key, links_into)
-    fingerprint = _fingerprint(files)
+    skipped: list[str] = []
+    files = scan_dir(path, key, links_into, skipped)
+    fingerprint = _fingerprint(files)  # of the files recorded: git's own in `.git` do not count
     if not entries:
         hit = state.dir_lookup(key, fingerprint)
         if hit is not None and (store is None or cache_has_all(store, state, hit[0])):
             if progress:
                 progress(hit[1])
-            return ArtifactInfo(hit[0], KIND_DIR, hit[1], hit[2])
+            return ArtifactInfo(hit[0], KIND_DIR, hit[1], hit[2], skipped=tuple(skipped))
     oids, stable = _process(files, state, store, progress)
     rows = tuple(
         Entry(f.rel, oids[f.key], f.st.st_size, bool(f.st.st_mode & stat_mod.S_IXUSR))
@@ -366,4 +389,4 @@ def hash_artifact(
     size = sum(e.size for e in rows)
     if stable:
         state.dir_record(key, fingerprint, oid, size, len(rows))
-    return ArtifactInfo(oid, KIND_DIR, size, len(rows), rows)
+    return ArtifactInfo(oid, KIND_DIR, size, len(rows), rows, tuple(skipped))

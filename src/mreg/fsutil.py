@@ -92,8 +92,10 @@ def remove_stale_temps(path: Path) -> None:
 
 
 def remove_stale_temps_in(folder: Path) -> None:
-    """Remove dead writers' temp files anywhere below folder (symlinks not followed)."""
+    """Remove dead writers' temp files anywhere below folder (symlinks not followed),
+    but not in a `.git` (any letter case): mreg never writes there, git does."""
     for here, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if d.lower() != ".git"]
         for name in files:
             if _stale_temp(name):
                 _remove(Path(here) / name)

@@ -37,7 +37,7 @@ from mreg.fsutil import (
     remove_stale_temps,
     remove_stale_temps_in,
 )
-from mreg.hashing import check_relpath, short
+from mreg.hashing import GitSegment, check_relpath, first_git_path, short
 from mreg.names import check_name
 from mreg.project import MREG_DIR, Project
 
@@ -98,6 +98,9 @@ class AddResult:
     commit: str | None = None
     tag: str | None = None
     paths_to_commit: list[str] = field(default_factory=list)
+    # What a folder held that was left out: each `.git` (a nested repository's folder, a
+    # submodule's or linked worktree's file), as a work-tree path. Not stored, not ignored.
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def short_oid(self) -> str:
@@ -242,7 +245,7 @@ def resolve_artifact_path(project: Project, path: Path, what: str = "PATH") -> t
     """(absolute path, POSIX path relative to the work tree) for a path a user gave.
 
     Refuses what is missing, outside the repository (also through a symlink), the
-    repository itself, or inside `.mreg/` or `.git/`.
+    repository itself, or inside `.mreg/` or a `.git` (at any depth).
     """
     root = project.root.resolve()
     absolute = Path(os.path.abspath(path))
@@ -260,12 +263,32 @@ def resolve_artifact_path(project: Project, path: Path, what: str = "PATH") -> t
         rel.encode("utf-8")  # undecodable bytes in a name: a card cannot hold it either
     except UnicodeEncodeError:
         raise InvalidPath(f"{what} {rel!r} is not valid UTF-8", hint="rename it") from None
+    except GitSegment:
+        raise _inside_git(what, path, rel) from None
     except ValueError as exc:
         raise InvalidPath(str(exc), hint="rename it") from None
     first = rel.split("/")[0]
-    if first in (MREG_DIR, ".git"):
+    if first == MREG_DIR:
         raise InvalidPath(f"{what} {path} is inside {first}/", hint=f"keep models outside {first}/")
     return absolute, rel
+
+
+def _inside_git(what: str, path: Path, rel: str) -> InvalidPath:
+    """The error for a path in (or at) a segment git takes for `.git`."""
+    parts = rel.split("/")
+    at = next(i for i, part in enumerate(parts) if first_git_path([part]) is not None)
+    git_dir = "/".join(parts[: at + 1])
+    if at == 0:
+        return InvalidPath(
+            f"{what} {path} is inside {git_dir}/", hint=f"keep models outside {git_dir}/"
+        )
+    holder = shlex.quote("/".join(parts[:at]))
+    where = "" if at == len(parts) - 1 else "inside "
+    return InvalidPath(
+        f"{what} {path} is {where}{git_dir}, git's own folder of a repository in the work tree",
+        hint=f"register the folder that holds it, mreg add NAME {holder}: mreg leaves its"
+        f" {parts[at]} out",
+    )
 
 
 def _claims(a: str, b: str) -> bool:
@@ -482,6 +505,7 @@ def add(
             artifact_path=rel,
             gitignore_changed=ignored,
             paths_to_commit=to_commit,
+            skipped=list(info.skipped),
         )
         if commit and project.git.path_states(to_commit):
             # Tag the version where it is first committed: also when an earlier add

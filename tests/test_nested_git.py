@@ -1,0 +1,200 @@
+"""A `.git` inside a folder artifact (a `git clone` of a model's repository): left out of
+the model, never pushed or checked out; manifests and cards naming a `.git` are refused."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import mreg
+from mreg.hashing import oid_of_bytes
+from tests.helpers import assert_error, git, run_mreg, snapshot, write
+
+pytestmark = pytest.mark.e2e
+
+HOOK_RAN = "hook-ran"
+
+
+def _nested_clone(repo: Path, rel: str = "models/hf") -> Path:
+    """A model folder that is a git repository of its own, whose config runs a command
+    whenever git looks at its work tree (core.fsmonitor), as a hostile one could."""
+    folder = repo / rel
+    write(folder / "w.bin", b"weights")
+    write(folder / "config.json", b"{}")
+    git(folder, "init", "-q")
+    git(folder, "add", ".")
+    git(folder, "commit", "-qm", "model")
+    git(folder, "config", "core.fsmonitor", f"touch {repo.parent / HOOK_RAN}; false")
+    return folder
+
+
+def _files(repo: Path) -> dict[str, tuple[str, int]]:
+    """Every file of the work tree and .mreg/ but the lock and hash-state database."""
+    return {k: v for k, v in snapshot(repo).items() if not k.startswith(".mreg/tmp/")}
+
+
+def _status(repo: Path) -> dict[str, str]:
+    done = run_mreg(repo, "status", "--json")
+    assert done.exit_code == 0, done.stderr
+    return {m["name"]: m["worktree"] for m in done.json["models"]}
+
+
+def test_a_nested_repository_is_left_out_of_the_model(repo: Path, tmp_path: Path) -> None:
+    """Registered, pushed and pulled into a teammate's clone, the model holds its files
+    only: no `.git` reaches the clone, so its config never runs there."""
+    store, origin = tmp_path / "store", tmp_path / "origin.git"
+    store.mkdir()
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    _nested_clone(repo)
+    assert run_mreg(repo, "remote", "add", "origin", str(store), "-d").exit_code == 0
+    added = run_mreg(repo, "add", "hf", "models/hf", "--json")
+    assert added.exit_code == 0, added.stderr
+    assert (added.json["files"], added.json["size"]) == (2, len(b"weights") + 2)
+    manifest = (repo / ".mreg" / "cache" / "sha256").rglob("*")
+    listed = [
+        row["path"]
+        for blob in manifest
+        if blob.is_file() and blob.read_bytes().startswith(b'{"files"')
+        for row in json.loads(blob.read_bytes())["files"]
+    ]
+    assert sorted(listed) == ["config.json", "w.bin"]
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "hf")
+    assert run_mreg(repo, "push").exit_code == 0
+    git(repo, "remote", "add", "origin", str(origin))
+    git(repo, "push", "-q", "origin", "HEAD:main")
+
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(clone))
+    pulled = run_mreg(clone, "pull")
+    assert pulled.exit_code == 0, pulled.stderr
+    assert sorted(os.listdir(clone / "models" / "hf")) == ["config.json", "w.bin"]
+    git(clone, "status")
+    assert not (tmp_path / HOOK_RAN).exists()
+    assert _status(clone) == {"hf": "ok"}
+
+
+def test_the_api_reports_what_was_left_out(repo: Path) -> None:
+    _nested_clone(repo)
+    write(repo / "models" / "hf" / "sub" / ".git", b"gitdir: ../../../.git/modules/sub\n")
+    write(repo / "models" / "hf" / "sub" / "x.bin", b"x")
+    result = mreg.add("hf", "models/hf")
+    assert result.skipped == ["models/hf/.git", "models/hf/sub/.git"]
+    assert (result.card.artifact.files, result.card.artifact.size) == (3, len(b"weights{}x"))
+    assert mreg.add("hf", "models/hf").skipped == ["models/hf/.git", "models/hf/sub/.git"]
+    write(repo / "m.bin", b"a file")
+    assert mreg.add("file", "m.bin").skipped == []
+
+
+def test_status_stays_ok_while_git_works_in_the_nested_repository(repo: Path) -> None:
+    """Whatever git does in its `.git` (index rewritten by `git status`, a fetch, a new
+    config key), the model is unchanged; a change to a model file still shows."""
+    folder = _nested_clone(repo)
+    assert run_mreg(repo, "add", "hf", "models/hf").exit_code == 0
+    assert _status(repo) == {"hf": "ok"}
+    git(folder, "-c", "core.fsmonitor=", "status")
+    git(folder, "-c", "core.fsmonitor=", "update-index", "--refresh")
+    git(folder, "config", "user.name", "Someone")
+    write(folder / ".git" / "objects" / "new", b"an object")
+    assert _status(repo) == {"hf": "ok"}
+    assert _status(repo) == {"hf": "ok"}  # and again, from the hash-state cache
+    write(folder / "w.bin", b"other weights")
+    assert _status(repo) == {"hf": "modified"}
+
+
+def test_any_letter_case_of_git_is_left_out(repo: Path) -> None:
+    """`.GIT` is `.git` on a case-insensitive file system, and git refuses it in a tree."""
+    write(repo / "ck" / ".GIT" / "config", b"[core]\n")
+    write(repo / "ck" / "deep" / ".Git", b"gitdir: elsewhere\n")
+    write(repo / "ck" / "a.bin", b"a")
+    added = run_mreg(repo, "add", "ck", "ck", "--json")
+    assert added.exit_code == 0, added.stderr
+    assert added.json["files"] == 1
+
+
+@pytest.mark.parametrize("name", ["git~1", ".git.", ".git "])
+def test_a_name_git_takes_for_git_elsewhere_is_refused(repo: Path, name: str) -> None:
+    """On NTFS these are `.git`; mreg cannot hold them, nor leave out what is a model
+    file on this system: the user renames it. Nothing is written."""
+    write(repo / "ck" / "a.bin", b"a")
+    write(repo / "ck" / "sub" / name / "config", b"x")
+    before = _files(repo)
+    done = run_mreg(repo, "add", "ck", "ck")
+    assert_error(done, 3, "git takes a name in it for '.git'", hint="rename that file")
+    assert f"ck/sub/{name}/config" in done.lines[0]
+    assert _files(repo) == before
+
+
+def test_a_path_in_a_nested_git_folder_is_refused(repo: Path) -> None:
+    _nested_clone(repo)
+    before = _files(repo)
+    for path in ("models/hf/.git", "models/hf/.git/config"):
+        assert_error(
+            run_mreg(repo, "add", "m", path),
+            3,
+            "models/hf/.git, git's own folder",
+            hint="mreg add NAME models/hf",
+        )
+    assert_error(
+        run_mreg(repo, "add", "m", ".git/config"), 3, "is inside .git/", hint="outside .git/"
+    )
+    assert _files(repo) == before
+
+
+def _blob(store: Path, data: bytes) -> str:
+    oid = oid_of_bytes(data)
+    write(store / "sha256" / oid[7:9] / oid[9:], data)
+    return oid
+
+
+def test_pull_refuses_a_manifest_that_lists_a_git_path(repo: Path, tmp_path: Path) -> None:
+    """A card and manifest crafted on a remote cannot make pull write a `.git` (whose
+    config or hooks would run commands) into the work tree."""
+    store = tmp_path / "store"
+    hook = b"#!/bin/sh\ntouch hook-ran\n"
+    rows = [
+        {"path": ".git/config", "oid": _blob(store, b"[core]\n"), "size": 7, "exec": False},
+        {"path": ".git/hooks/post-checkout", "oid": _blob(store, hook), "size": 26, "exec": True},
+        {"path": "w.bin", "oid": _blob(store, b"weights"), "size": 7, "exec": False},
+    ]
+    manifest = json.dumps({"files": rows, "schema": 1}, separators=(",", ":")).encode()
+    card = (
+        f"schema: 1\nname: hf\nversion: 1\nartifact:\n  path: models/hf\n"
+        f"  oid: '{_blob(store, manifest)}'\n  kind: dir\n  size: 40\n  files: 3\n"
+    )
+    write(repo / ".mreg" / "models" / "hf.yaml", card)
+    assert run_mreg(repo, "remote", "add", "origin", str(store), "-d").exit_code == 0
+    done = run_mreg(repo, "pull")
+    assert done.exit_code == 3, done.stderr
+    assert "has a segment that git takes for '.git'" in done.stderr
+    assert not (repo / "models").exists()
+
+
+def test_a_card_path_with_a_git_segment_is_refused(repo: Path) -> None:
+    """`.GIT/hooks/pre-commit` is the repository's own hook on a case-insensitive file
+    system; `sub/.git/...` another repository's."""
+    write(repo / "m.bin", b"#!/bin/sh\n")
+    assert run_mreg(repo, "add", "m", "m.bin").exit_code == 0
+    card = repo / ".mreg" / "models" / "m.yaml"
+    text = card.read_text()
+    for path in (".GIT/hooks/pre-commit", "sub/.git/hooks/pre-commit"):
+        card.write_text(text.replace("path: m.bin", f"path: {path}"))
+        done = run_mreg(repo, "checkout", "m", "--force")
+        assert_error(done, 3, "takes for '.git'")
+    assert not (repo / "sub").exists()
+    assert not (repo / ".git" / "hooks" / "pre-commit").exists()
+
+
+def test_add_leaves_git_own_files_alone(repo: Path) -> None:
+    """add clears what a killed checkout left in a model folder (dead writers' temp
+    files), but never looks into a `.git`: those files are git's."""
+    folder = _nested_clone(repo)
+    dead = ".packed-refs.2147483000-0123456789ab.tmp"  # a temp name of a pid that is gone
+    write(folder / ".git" / dead, b"git's")
+    write(folder / dead, b"a killed checkout's")
+    assert run_mreg(repo, "add", "hf", "models/hf").exit_code == 0
+    assert (folder / ".git" / dead).read_bytes() == b"git's"
+    assert not (folder / dead).exists()
