@@ -516,6 +516,91 @@ def test_a_model_registered_again_after_its_card_was_deleted_goes_on_after_its_t
     )
 
 
+def _commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
+
+
+def _which(repo: Path, ref: str) -> tuple[int, str]:
+    done = run_mreg(repo, "which", ref, "--json")
+    assert done.exit_code == 0, done.stderr
+    return done.json["version"], done.json["oid"]
+
+
+def test_a_model_registered_again_goes_on_after_its_untagged_versions(repo: Path) -> None:
+    """v2 committed without a tag (add, then git commit, as the `next:` hint says) keeps
+    its number after the card is deleted: the new bytes are v3, and churn@v2 and a
+    promote of churn still mean what they meant."""
+    write(repo / "m.bin", "1")
+    assert run_mreg(repo, "add", "churn", "m.bin", "--commit").exit_code == 0
+    write(repo / "m.bin", "2")
+    assert run_mreg(repo, "add", "churn", "m.bin").exit_code == 0
+    _commit_all(repo, "churn v2")
+    git(repo, "rm", "-q", ".mreg/models/churn.yaml")
+    git(repo, "commit", "-qm", "drop churn")
+    write(repo / "m.bin", "3")
+    done = run_mreg(repo, "add", "churn", "m.bin", "--json")
+    assert done.exit_code == 0, done.stderr
+    assert (done.json["status"], done.json["version"]) == ("new", 3)
+    _commit_all(repo, "churn again")
+    assert _which(repo, "churn") == (3, sha(b"3"))
+    assert _which(repo, "churn@v2") == (2, sha(b"2"))
+    assert _which(repo, "churn@v3") == (3, sha(b"3"))
+    assert run_mreg(repo, "promote", "churn", "production").exit_code == 0
+    assert _which(repo, "churn#production") == (3, sha(b"3"))
+
+
+def test_versions_on_other_branches_count_too(repo: Path) -> None:
+    """A version made on a branch (or only known from a remote branch) is the model's
+    too: `git log --all` of the card, not only HEAD's history."""
+    write(repo / "m.bin", "1")
+    assert run_mreg(repo, "add", "churn", "m.bin").exit_code == 0
+    _commit_all(repo, "v1")
+    git(repo, "checkout", "-qb", "experiment")
+    for data in ("2", "3"):
+        write(repo / "m.bin", data)
+        assert run_mreg(repo, "add", "churn", "m.bin").exit_code == 0
+        _commit_all(repo, f"v{data}")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "rm", "-q", ".mreg/models/churn.yaml")
+    git(repo, "commit", "-qm", "drop churn")
+    write(repo / "m.bin", "4")
+    done = run_mreg(repo, "add", "churn", "m.bin", "--json")
+    assert done.exit_code == 0, done.stderr
+    assert done.json["version"] == 4
+
+
+def test_a_historic_card_that_does_not_parse_still_holds_its_version(repo: Path) -> None:
+    """A card of a newer schema (or with conflict markers) in the history: its
+    `version:` line still counts."""
+    write(repo / ".mreg" / "models" / "churn.yaml", card_yaml(version=7, schema=2))
+    _commit_all(repo, "churn from a newer mreg")
+    git(repo, "rm", "-q", ".mreg/models/churn.yaml")
+    git(repo, "commit", "-qm", "drop churn")
+    write(repo / "out" / "model.pkl", "again")
+    done = run_mreg(repo, "add", "churn", "out/model.pkl", "--json")
+    assert done.exit_code == 0, done.stderr
+    assert done.json["version"] == 8
+
+
+def test_a_new_model_costs_one_git_run_to_number(
+    project: Project, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Numbering a model that has no history at all: one git process, no tag listing."""
+    write(repo / "other.bin", "x")
+    _add(project, "other", "other.bin", commit=True)  # a history, of another model
+    runs: list[list[str]] = []
+    real_popen = subprocess.Popen  # subprocess.run starts its process through it too
+
+    def popen(args: list[str], *a: object, **kw: object) -> object:
+        runs.append(list(args))
+        return real_popen(args, *a, **kw)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    assert registry._last_version(project, "fresh") == 0
+    assert [r[:2] for r in runs] == [["git", "log"]]
+
+
 # ---------------------------------------------------------------------------- reading
 
 

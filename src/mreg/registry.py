@@ -437,8 +437,8 @@ def add(
             _remember_written_blob(project, info.oid, add_started)
 
         new = _next_card(old, name, rel, info)
-        if old is None:  # a model deleted and registered again: its tags keep their versions
-            new.version = _last_tagged_version(project, name) + 1
+        if old is None:  # a model deleted and registered again: its versions stay its own
+            new.version = _last_version(project, name) + 1
         if description is not None:
             new.description = description
         if params:
@@ -571,16 +571,58 @@ def _refuse_taken_tag(project: Project, name: str, version: int) -> None:
         )
 
 
-def _last_tagged_version(project: Project, name: str) -> int:
-    """The highest N of the NAME@vN tags (0 when there is none)."""
-    from mreg.history import list_tags
+def _last_version(project: Project, name: str) -> int:
+    """The highest version `name` has had (0 for none), for a card registered anew.
+
+    Every version its card held in any commit of any branch, tag or remote branch (and
+    the stash), as `git log --all` of the card finds them, whether tagged or not, and
+    the N of every NAME@vN tag. A model with no such history costs one git run: a tag
+    can only add a version when some commit of its has the card, and then the log finds
+    that commit too (a NAME@vN tag on a commit without the card is not looked at;
+    `add --commit` refuses to take it over).
+    """
+    from mreg.gitrepo import run_git
+    from mreg.history import card_relpath, list_tags
     from mreg.tags import parse_tag
 
-    events = (parse_tag(t.name) for t in list_tags(project))
-    return max(
-        (e.version or 0 for e in events if e and e.kind == "registration" and e.name == name),
-        default=0,
+    path = card_relpath(name)
+    log = run_git(
+        project.root,
+        "log",
+        "--all",
+        "--full-history",
+        "--no-renames",
+        "--format=%H",
+        "--",
+        f":(literal){path}",
     )
+    commits = log.stdout.decode("ascii").split()
+    if not commits:
+        return 0
+    found: set[bytes] = set()  # each card's bytes once: a metadata update shares them
+    for data in project.git.read_blobs([f"{sha}:{path}" for sha in commits]):
+        if data is not None:
+            found.add(data)
+    versions = [_version_of(data, path, name) for data in found]
+    events = (parse_tag(t.name) for t in list_tags(project))
+    versions += [
+        e.version or 0 for e in events if e and e.kind == "registration" and e.name == name
+    ]
+    return max(versions, default=0)
+
+
+# A card's top-level `version: N` line, as mreg writes it.
+_VERSION_LINE = re.compile(rb"^version:[ \t]*([0-9]{1,30})[ \t]*(?:#[^\r\n]*)?\r?$", re.MULTILINE)
+
+
+def _version_of(data: bytes, source: str, name: str) -> int:
+    """The version of card bytes from git's history; of one that does not parse (a newer
+    schema, conflict markers, hand-edited), the highest `version:` line in it, so that
+    no number it may hold is given out again; 0 when it has none."""
+    try:
+        return card_mod.loads(data, source=source, expected_name=name).version
+    except MregError:
+        return max((int(m.group(1)) for m in _VERSION_LINE.finditer(data)), default=0)
 
 
 def _version_tag(project: Project, name: str, version: int) -> Any:
