@@ -212,7 +212,7 @@ MALFORMED = [
     ("artifact.path", "'..' segment", _edit(artifact__path="out/../../x")),
     ("artifact.path", "backslash", _edit(artifact__path="out\\model.pkl")),
     ("artifact.path", "inside .mreg/ or .git/", _edit(artifact__path=".mreg/config.yaml")),
-    ("artifact.path", "inside .mreg/ or .git/", _edit(artifact__path=".git/config")),
+    ("artifact.path", "a segment that git takes for '.git'", _edit(artifact__path=".git/config")),
     ("artifact.oid", "must be sha256:<64 hex>", _edit(artifact__oid="sha256:abc")),
     ("artifact.kind", "must be 'file' or 'dir'", _edit(artifact__kind="link")),
     ("artifact.size", "must be an integer >= 0", _edit(artifact__size=-1)),
