@@ -25,6 +25,7 @@ from mreg.errors import (
 from mreg.hashing import parse_manifest
 from mreg.project import Project, init
 from tests.helpers import (
+    assert_error,
     blob_path,
     cache_blobs,
     card_yaml,
@@ -599,6 +600,55 @@ def test_a_new_model_costs_one_git_run_to_number(
     monkeypatch.setattr(subprocess, "Popen", popen)
     assert registry._last_version(project, "fresh") == 0
     assert [r[:2] for r in runs] == [["git", "log"]]
+
+
+# ---------------------------------------------------------------------------- symlinks
+
+
+def test_a_path_through_a_symlinked_folder_is_refused(repo: Path) -> None:
+    """git never applies an ignore rule past a symlink (`alias/m.bin` is "beyond a
+    symbolic link"), so the real file's bytes would go into git: refused, naming the
+    real path, with nothing written."""
+    write(repo / "real" / "sub" / "m.bin", "model")
+    os.symlink("real", repo / "alias")
+    os.symlink("../real/sub", repo / "real" / "back")
+    before = snapshot(repo)
+    for path, real in (
+        ("alias/sub/m.bin", "real/sub/m.bin"),
+        ("alias/sub", "real/sub"),
+        ("real/back/m.bin", "real/sub/m.bin"),
+    ):
+        assert_error(
+            run_mreg(repo, "add", "m", path),
+            3,
+            f"PATH {path} goes through the symlink",
+            hint=f"give the real path: {real}",
+        )
+    assert_error(
+        run_mreg(repo, "add", "m", "alias"),
+        3,
+        "PATH alias is a symlink to a folder",
+        hint="give the real path: real",
+    )
+    after = snapshot(repo)
+    assert {k: v for k, v in after.items() if not k.startswith(".mreg/tmp/")} == before
+    done = run_mreg(repo, "add", "m", "real/sub/m.bin")
+    assert done.exit_code == 0, done.stderr
+    git(repo, "add", "-A")
+    staged = git(repo, "diff", "--cached", "--name-only").split()
+    assert "real/sub/m.bin" not in staged, staged
+
+
+def test_a_symlink_to_a_file_and_data_through_a_link_are_still_taken(repo: Path) -> None:
+    """A PATH that is itself a symlink to a file (what the symlink link type leaves) is
+    read through, as before; so is a --data path (lineage: no .gitignore line)."""
+    write(repo / "real" / "m.bin", "model")
+    write(repo / "real" / "train.csv", "a,b\n")
+    os.symlink("real", repo / "alias")
+    os.symlink("real/m.bin", repo / "m.bin")
+    done = run_mreg(repo, "add", "m", "m.bin", "--data", "alias/train.csv", "--json")
+    assert done.exit_code == 0, done.stderr
+    assert done.json["oid"] == sha(b"model")
 
 
 # ---------------------------------------------------------------------------- reading

@@ -241,11 +241,16 @@ deep_merge = merge
 # ------------------------------------------------------------------------------ adding
 
 
-def resolve_artifact_path(project: Project, path: Path, what: str = "PATH") -> tuple[Path, str]:
+def resolve_artifact_path(
+    project: Project, path: Path, what: str = "PATH", *, artifact: bool = True
+) -> tuple[Path, str]:
     """(absolute path, POSIX path relative to the work tree) for a path a user gave.
 
     Refuses what is missing, outside the repository (also through a symlink), the
-    repository itself, or inside `.mreg/` or a `.git` (at any depth).
+    repository itself, or inside `.mreg/` or a `.git` (at any depth). An `artifact`
+    (not a --data path) must not lie beyond a symlinked folder, nor be a symlink to a
+    folder: git never applies an ignore rule past a symlink, so .gitignore could not
+    keep the bytes out of git.
     """
     root = project.root.resolve()
     absolute = Path(os.path.abspath(path))
@@ -270,6 +275,8 @@ def resolve_artifact_path(project: Project, path: Path, what: str = "PATH") -> t
     first = rel.split("/")[0]
     if first == MREG_DIR:
         raise InvalidPath(f"{what} {path} is inside {first}/", hint=f"keep models outside {first}/")
+    if artifact:
+        _refuse_symlinked_folder(root, absolute, rel, what, path)
     return absolute, rel
 
 
@@ -289,6 +296,29 @@ def _inside_git(what: str, path: Path, rel: str) -> InvalidPath:
         hint=f"register the folder that holds it, mreg add NAME {holder}: mreg leaves its"
         f" {parts[at]} out",
     )
+
+
+def _refuse_symlinked_folder(root: Path, absolute: Path, rel: str, what: str, path: Path) -> None:
+    """Refuse an artifact path beyond a symlinked folder (`alias/m.bin`, alias -> real),
+    or a symlink to a folder (git does not look past either: `git add alias/m.bin` is
+    "beyond a symbolic link"), naming the real path. A symlink to a file is not refused
+    here: the `symlink` link type leaves one into the cache at a file artifact's path."""
+    parts = rel.split("/")
+    here = root
+    for i, part in enumerate(parts):
+        here = here / part
+        last = i == len(parts) - 1
+        if not here.is_symlink() or (last and not here.is_dir()):
+            continue
+        real = here.resolve().joinpath(*parts[i + 1 :])
+        shown = real.relative_to(root).as_posix() if is_within(real, root) else str(real)
+        link = "/".join(parts[: i + 1])
+        why = "is a symlink to a folder" if last else f"goes through the symlink {link}"
+        raise InvalidPath(
+            f"{what} {path} {why}: git does not look past a symlink, so .gitignore could not"
+            " keep the model's bytes out of git",
+            hint=f"give the real path: {shlex.quote(shown)}",
+        )
 
 
 def _claims(a: str, b: str) -> bool:
@@ -318,7 +348,7 @@ def _data_entries(
         if is_uri:
             entry["uri"] = spec
         else:
-            absolute, rel = resolve_artifact_path(project, Path(spec), "--data")
+            absolute, rel = resolve_artifact_path(project, Path(spec), "--data", artifact=False)
             info = hash_artifact(absolute, rel, project.state, entries=False)
             entry.update(path=rel, oid=info.oid, size=info.size)
         out.append(entry)
