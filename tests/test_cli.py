@@ -349,10 +349,16 @@ def test_status(cli: Cli, repo: Path) -> None:
 
 
 def test_status_exits_0_with_broken_cards(cli: Cli, repo: Path) -> None:
-    write(repo / ".mreg" / "models" / "bad.yaml", "schema: 7\n")
+    write(repo / ".mreg" / "models" / "bad.yaml", "schema: 1\n")
+    write(repo / ".mreg" / "models" / "new.yaml", "schema: 7\n")
     result = cli("status", "--json")
     assert result.exit_code == 0
-    assert result.json["models"][0]["error"] == ".mreg/models/bad.yaml: name: missing"
+    errors = [m["error"] for m in result.json["models"]]
+    assert errors == [
+        ".mreg/models/bad.yaml: name: missing",
+        # the schema is read first: a newer card lacks keys for being newer
+        ".mreg/models/new.yaml: schema: schema 7 is newer than this mreg knows (1)",
+    ]
 
 
 def test_checkout(cli: Cli, repo: Path) -> None:
