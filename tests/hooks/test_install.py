@@ -178,6 +178,9 @@ def test_chained_hook_that_is_not_executable_is_skipped_as_git_does(repo: Path) 
     assert "pre-commit.pre-mreg is not executable" in text and "chmod +x" in text
     kept = folder / f"pre-commit{CHAINED_SUFFIX}"
     assert kept.read_text() == DISABLED and kept.stat().st_mode & 0o777 == 0o644
+    shown = mreg(repo, "hooks", "status").stdout
+    assert "skips pre-commit.pre-mreg, which is not executable" in shown, shown
+    assert "runs pre-commit.pre-mreg first" not in shown
 
     res = commit_all(repo, "hooks")  # the disabled original does not block the commit
     assert res.exit_code == 0, res.stderr
@@ -194,6 +197,7 @@ def test_chained_hook_that_is_not_executable_is_skipped_as_git_does(repo: Path) 
     assert res.exit_code == 0 and "not set as executable" not in res.stderr, res.stderr
 
     kept.chmod(0o755)  # turned on: it runs first, and its failure blocks the commit
+    assert "runs pre-commit.pre-mreg first" in mreg(repo, "hooks", "status").stdout
     write(repo / "b.txt", "b")
     assert commit_all(repo, "blocked").exit_code == 1
     assert (repo / "foreign.log").read_text() == "disabled-ran\n"

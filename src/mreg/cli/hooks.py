@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -193,14 +194,16 @@ def status_cmd(json: JsonOpt = False) -> None:
         "outdated": "mreg's, from another version: mreg hooks install updates it",
         "absent": "not installed",
     }
-    rows = [
-        [
-            h.name,
-            h.state,
-            explain[h.state].format(chained=h.chained_path.name if h.chained_path else ""),
-        ]
-        for h in st.hooks
-    ]
+    rows = []
+    for h in st.hooks:
+        meaning = explain[h.state].format(chained=h.chained_path.name if h.chained_path else "")
+        if h.chained_path and not os.access(h.chained_path, os.X_OK):
+            # as git does with a hook that is not executable (see docs/hooks.md)
+            meaning = (
+                f"installed; skips {h.chained_path.name}, which is not executable"
+                f" (chmod +x {h.chained_path.name} to run it first)"
+            )
+        rows.append([h.name, h.state, meaning])
     rows.append(
         [
             "merge driver",
