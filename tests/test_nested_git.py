@@ -198,3 +198,43 @@ def test_add_leaves_git_own_files_alone(repo: Path) -> None:
     assert run_mreg(repo, "add", "hf", "models/hf").exit_code == 0
     assert (folder / ".git" / dead).read_bytes() == b"git's"
     assert not (folder / dead).exists()
+
+
+def test_a_repository_where_an_older_mreg_stored_a_git_folder_keeps_working(
+    repo: Path, tmp_path: Path
+) -> None:
+    """A folder registered whole (its .git too) before mreg left .git out: gc, push,
+    verify and status still list its blobs; only writing it out is refused, with the hint
+    to register the folder again."""
+    cache = repo / ".mreg" / "cache"
+    rows = [
+        {"path": ".git/config", "oid": _blob(cache, b"[core]\n"), "size": 7, "exec": False},
+        {"path": "w.bin", "oid": _blob(cache, b"weights"), "size": 7, "exec": False},
+    ]
+    manifest = json.dumps({"files": rows, "schema": 1}, separators=(",", ":")).encode()
+    old = _blob(cache, manifest)
+    card = (
+        f"schema: 1\nname: hf\nversion: 1\nartifact:\n  path: models/hf\n"
+        f"  oid: '{old}'\n  kind: dir\n  size: 14\n  files: 2\n"
+    )
+    write(repo / ".mreg" / "models" / "hf.yaml", card)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "hf v1, by an older mreg")
+
+    assert _status(repo) == {"hf": "missing"}  # the work tree; the cache is no concern
+    res = run_mreg(repo, "status", "--json")
+    assert res.json["models"][0]["cache"] == "ok", res.json
+    assert_error(run_mreg(repo, "checkout", "hf"), 3, "takes for '.git'", "register it again")
+    assert not (repo / "models").exists()
+
+    write(repo / "models" / "hf" / "w.bin", b"weights")
+    assert run_mreg(repo, "add", "hf", "models/hf", "--commit").exit_code == 0
+    res = run_mreg(repo, "gc")
+    assert res.exit_code == 0, res.stderr
+    for oid in (old, rows[0]["oid"]):  # history still names them
+        assert (cache / "sha256" / str(oid)[7:9] / str(oid)[9:]).is_file()
+    assert run_mreg(repo, "remote", "add", "o", str(tmp_path / "store"), "-d").exit_code == 0
+    res = run_mreg(repo, "push", "--all-versions")
+    assert res.exit_code == 0, res.stderr
+    assert run_mreg(repo, "verify").exit_code == 0
+    assert run_mreg(repo, "verify", "-r", "o").exit_code == 0

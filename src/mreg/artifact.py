@@ -328,7 +328,7 @@ def cache_has_all(
     started = now_ns()
     try:
         if entries is None:
-            entries = parse_manifest(store.read_bytes(oid))
+            entries = parse_manifest(store.read_bytes(oid), keep_git=True)  # presence only
         elif not store.has(oid):
             return False
     except MregError:

@@ -328,8 +328,13 @@ def load_json(data: bytes) -> object:
         raise ValueError("nested too deeply") from None
 
 
-def parse_manifest(data: bytes) -> list[Entry]:
-    """Parse and validate a manifest blob; raises InvalidManifest on anything off."""
+def parse_manifest(data: bytes, *, keep_git: bool = False) -> list[Entry]:
+    """Parse and validate a manifest blob; raises InvalidManifest on anything off.
+
+    `keep_git`: also accept paths with a `.git` segment, which an older mreg stored with
+    a folder, for readers that only list or move blobs (push, fetch, gc, verify, status):
+    anything that writes the files out (checkout, get) parses strictly and refuses them.
+    """
     try:
         doc = load_json(data)
     except ValueError as exc:  # UnicodeDecodeError is a ValueError
@@ -344,7 +349,7 @@ def parse_manifest(data: bytes) -> list[Entry]:
     rows: list[Any] = doc["files"]
     entries = _entries_if_valid(rows)
     if entries is None:  # something is off: find what, row by row, and say it
-        entries = _entries_checked(rows)
+        entries = _entries_checked(rows, keep_git)
     # A file and a folder of the same name cannot both exist.
     seen = {e.path for e in entries}
     for p in seen:
@@ -379,7 +384,7 @@ def _entries_if_valid(rows: list[Any]) -> list[Entry] | None:
     return [Entry(*c) for c in cols]
 
 
-def _entries_checked(rows: list[Any]) -> list[Entry]:
+def _entries_checked(rows: list[Any], keep_git: bool = False) -> list[Entry]:
     """Check the rows one by one; raise InvalidManifest for the first that is off."""
     entries = []
     seen: set[str] = set()
@@ -388,9 +393,12 @@ def _entries_checked(rows: list[Any]) -> list[Entry]:
             raise InvalidManifest("manifest entry is not an object")
         try:
             path = check_relpath(row.get("path"), "manifest path")
+        except GitSegment as exc:
+            if not keep_git:
+                raise InvalidManifest(str(exc), hint=GIT_MANIFEST_HINT) from None
+            path = row["path"]  # check_relpath tests for .git last: the rest held
         except ValueError as exc:
-            hint = GIT_MANIFEST_HINT if isinstance(exc, GitSegment) else None
-            raise InvalidManifest(str(exc), hint=hint) from None
+            raise InvalidManifest(str(exc)) from None
         oid, size, exe = row.get("oid"), row.get("size"), row.get("exec", False)
         if not is_oid(oid):
             raise InvalidManifest(f"manifest entry {path!r}: bad oid {oid!r}")

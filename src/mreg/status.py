@@ -52,7 +52,7 @@ def _cache_state(project: Project, card: Card, entries: Sequence[Entry] | None) 
     if cache_has_all(store, project.state, oid, entries):
         return "ok"
     try:  # told apart only now: the common answer above needs no second read
-        parse_manifest(store.read_bytes(oid))
+        parse_manifest(store.read_bytes(oid), keep_git=True)  # (checkout refuses that)
     except MregError:
         return "corrupt"  # the manifest itself (mreg verify re-hashes every blob)
     return "partial"

@@ -110,18 +110,20 @@ def needs_of(cards: Iterable[Card], read_manifest: ManifestReader) -> Needs:
 
 
 def cache_manifest(store: Store) -> ManifestReader:
-    """A manifest reader from the cache (None when absent; raises on a corrupt one)."""
+    """A manifest reader from the cache (None when absent; raises on a corrupt one), for
+    listing blobs: a `.git` path an older mreg stored is kept (parse_manifest keep_git)."""
 
     def read(oid: str) -> list[Entry] | None:
         if not store.has(oid):
             return None
-        return parse_manifest(store.read_bytes(oid))
+        return parse_manifest(store.read_bytes(oid), keep_git=True)
 
     return read
 
 
-def remote_manifest(remote: Remote, oid: str) -> tuple[bytes, list[Entry]]:
-    """Read, digest-check and validate a manifest on a remote (untrusted input)."""
+def remote_manifest(remote: Remote, oid: str, keep_git: bool = True) -> tuple[bytes, list[Entry]]:
+    """Read, digest-check and validate a manifest on a remote (untrusted input); for
+    listing blobs unless `keep_git` is False (parse_manifest)."""
     data = remote.read_bytes(oid)
     got = oid_of_bytes(data)
     if got != oid:
@@ -130,7 +132,7 @@ def remote_manifest(remote: Remote, oid: str) -> tuple[bytes, list[Entry]]:
             hint=f"mreg verify -r {remote.name}; mreg push --repair from a cache that holds it",
         )
     try:
-        return data, parse_manifest(data)
+        return data, parse_manifest(data, keep_git=keep_git)
     except MregError as exc:
         exc.message = f"manifest {oid} on remote {remote.name}: {exc.message}"
         raise
@@ -741,8 +743,8 @@ class _Source:
         if self.store is not None and self.store.has(oid):
             return parse_manifest(self.store.read_bytes(oid))
         assert self.remote is not None
-        try:
-            return remote_manifest(self.remote, oid)[1]
+        try:  # strictly: these files are written out
+            return remote_manifest(self.remote, oid, keep_git=False)[1]
         except RemoteNotFound:
             raise self._missing(oid) from None
 
