@@ -238,3 +238,29 @@ def test_a_repository_where_an_older_mreg_stored_a_git_folder_keeps_working(
     assert res.exit_code == 0, res.stderr
     assert run_mreg(repo, "verify").exit_code == 0
     assert run_mreg(repo, "verify", "-r", "o").exit_code == 0
+
+
+def test_checkout_of_another_version_keeps_the_nested_repository(repo: Path) -> None:
+    """add leaves .git out, so checkout must leave it in: the folder is updated in place
+    around it (a swap would have left it in the old folder, deleted)."""
+    folder = repo / "models" / "hf"
+    write(folder / "w.bin", b"weights v1")
+    write(folder / "old.txt", b"only in v1")
+    git(folder, "init", "-q")
+    git(folder, "add", ".")
+    git(folder, "commit", "-qm", "v1")
+    head = git(folder, "rev-parse", "HEAD").strip()
+    assert (folder / ".git" / "refs" / "tags").is_dir()  # empty: must survive pruning
+    assert run_mreg(repo, "add", "hf", "models/hf", "--commit").exit_code == 0
+    (folder / "old.txt").unlink()
+    write(folder / "w.bin", b"weights v2")
+    assert run_mreg(repo, "add", "hf", "models/hf", "--commit").exit_code == 0
+
+    for ref, weights in (("hf@v1", b"weights v1"), ("hf", b"weights v2")):
+        res = run_mreg(repo, "checkout", ref)
+        assert res.exit_code == 0, res.stderr
+        assert (folder / "w.bin").read_bytes() == weights
+        assert (folder / "old.txt").exists() == (ref == "hf@v1")
+        assert git(folder, "rev-parse", "HEAD").strip() == head
+        assert (folder / ".git" / "refs" / "tags").is_dir()
+    assert _status(repo) == {"hf": "ok"}

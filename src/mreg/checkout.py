@@ -373,6 +373,9 @@ def _checkout_dir(
     want = {e.path: e for e in entries}
     have: dict[str, str] = {}
     conflicts: list[str] = []
+    # A nested repository's .git is not the model's (add leaves it out): the folder is
+    # then updated in place, around it, since a swap would leave it in the old folder.
+    nested_git = exists
     if exists and not (dest.is_dir() and not dest.is_symlink()):
         if not force and not (dest.is_file() and store.has(hash_file(dest)[0])):
             return CheckoutResult(card.name, rel, "conflict", [rel])
@@ -393,12 +396,15 @@ def _checkout_dir(
             if info.oid == card.artifact.oid:
                 return CheckoutResult(card.name, rel, "unchanged")
             have = {e.path: e.oid for e in info.entries}
+            nested_git = bool(info.skipped)
         for path, oid in have.items():
             if (path not in want or want[path].oid != oid) and not store.has(oid):
                 conflicts.append(f"{rel}/{path}")
         if conflicts and not force:
             return CheckoutResult(card.name, rel, "conflict", sorted(conflicts))
-    if _swap_in(store, project.config.link, entries, dest, have, project.state):
+    if not (exists and nested_git) and _swap_in(
+        store, project.config.link, entries, dest, have, project.state
+    ):
         return CheckoutResult(card.name, rel, "updated" if exists else "created")
     # No atomic exchange here (not Linux, or the folder is a mount point): in place.
     dest.mkdir(parents=True, exist_ok=True)
@@ -549,18 +555,25 @@ def _mode_ok(path: Path, executable: bool) -> bool:
 
 
 def scan_dir_loose(folder: Path) -> list[str]:
-    """Every non-folder below folder (links and special files included), POSIX relative."""
+    """Every non-folder below folder (links and special files included), POSIX relative;
+    not a `.git` (any letter case) or what is below it, which is never the model's."""
     out: list[str] = []
     for here, dirs, files in os.walk(folder):
         base = Path(here).relative_to(folder).as_posix()
         prefix = "" if base == "." else f"{base}/"
-        out.extend(f"{prefix}{name}" for name in files)
+        dirs[:] = [d for d in dirs if d.lower() != ".git"]
+        out.extend(f"{prefix}{name}" for name in files if name.lower() != ".git")
         out.extend(f"{prefix}{d}" for d in dirs if (Path(here) / d).is_symlink())
     return out
 
 
 def _prune_empty(folder: Path) -> None:
-    for here, _dirs, _files in sorted(os.walk(folder), key=lambda t: -len(t[0])):
+    """Remove the empty folders below folder (deepest first), not inside a `.git`."""
+    walked = []
+    for here, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if d.lower() != ".git"]
+        walked.append((here, dirs, files))
+    for here, _dirs, _files in sorted(walked, key=lambda t: -len(t[0])):
         if Path(here) != folder:
             with contextlib.suppress(OSError):
                 os.rmdir(here)
