@@ -433,9 +433,9 @@ def test_status_of_a_folder_checks_its_blobs_without_reparsing(
 
     calls: list[bytes] = []
 
-    def counting(data: bytes) -> list[Entry]:
+    def counting(data: bytes, *, keep_git: bool = False) -> list[Entry]:
         calls.append(data)
-        return parse_manifest(data)
+        return parse_manifest(data, keep_git=keep_git)
 
     monkeypatch.setattr(artifact, "parse_manifest", counting)
     # Neither the folder's fingerprint nor a complete-manifest record: the slow paths.
