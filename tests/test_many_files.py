@@ -24,6 +24,7 @@ from mreg.hashing import (
     Entry,
     _all_relpaths_ok,
     check_relpath,
+    first_git_path,
     manifest_bytes,
     oid_of_bytes,
     parse_manifest,
@@ -55,6 +56,8 @@ def _check_relpath_plain(path: object, what: str = "path") -> str:
         raise ValueError(f"{what} {path!r} is absolute")
     if any(part in ("", ".", "..") for part in path.split("/")):
         raise ValueError(f"{what} {path!r} has an empty, '.' or '..' segment")
+    if first_git_path([path]) is not None:  # its own tests: tests/test_hashing.py
+        raise ValueError(f"{what} {path!r} has a segment that git takes for '.git'")
     return path
 
 
