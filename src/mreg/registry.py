@@ -408,14 +408,13 @@ def add(
 ) -> AddResult:
     """Register the artifact at `path` as model `name` (see docs/getting-started.md)."""
     check_name(name)
-    for what, value in (("params", params), ("metrics", metrics), ("labels", labels)):
-        if value is not None:
-            if not isinstance(value, dict):
-                raise InvalidArgument(f"{what} must be a mapping")
-            try:
-                card_mod.check_values(value, what, allow_lists=what != "labels")  # card-spec
-            except Exception as exc:  # card._Problem: a value of the wrong type
-                raise InvalidArgument(str(exc)) from None
+    # Plain values, checked (card-spec rule 15): InvalidArgument naming the key.
+    if params is not None:
+        params = card_mod.plain_values(params, "params", allow_lists=True)
+    if metrics is not None:
+        metrics = card_mod.plain_values(metrics, "metrics", allow_lists=True)
+    if labels is not None:
+        labels = card_mod.plain_values(labels, "labels", allow_lists=False)
     absolute, rel = resolve_artifact_path(project, path)
     _check_gitignore(project, rel)
     if commit:
@@ -471,12 +470,11 @@ def add(
             new.version = _last_version(project, name) + 1
         if description is not None:
             new.description = description
-        if params:
-            new.params = deep_merge(new.params, params)
-        if metrics:
-            new.metrics = deep_merge(new.metrics, metrics)
-        if labels:
-            new.labels = deep_merge(new.labels, labels)
+        for what, given in (("params", params), ("metrics", metrics), ("labels", labels)):
+            if given:
+                merged = deep_merge(getattr(new, what), given)
+                _check_merged(merged, what, allow_lists=what != "labels")
+                setattr(new, what, merged)
         if data_entries is not None:
             new.data = data_entries
         fw = framework or (None if new.framework else guess_framework(absolute))
@@ -554,6 +552,20 @@ def add(
             # its commit and its tag.
             result.tag = _tag_committed_version(project, card_rel, name, new.version)
     return result
+
+
+def _check_merged(values: dict[str, Any], what: str, allow_lists: bool) -> None:
+    """The card's values with the new ones merged in still follow card-spec rule 15: a
+    value the card holds nested (`loss: {train: ..}`) given dotted (`loss.train`), or the
+    other way round, would be there twice."""
+    try:
+        card_mod.check_values(values, what, allow_lists)
+    except Exception as exc:  # card._Problem (private to card.py)
+        raise InvalidArgument(
+            str(exc),
+            hint="the card already holds that value spelled the other way (dotted or"
+            " nested): give it the card's way, as mreg show NAME prints it",
+        ) from None
 
 
 def _tag_committed_version(project: Project, card_rel: str, name: str, version: int) -> str | None:
