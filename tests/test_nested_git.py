@@ -53,6 +53,7 @@ def test_a_nested_repository_is_left_out_of_the_model(repo: Path, tmp_path: Path
     added = run_mreg(repo, "add", "hf", "models/hf", "--json")
     assert added.exit_code == 0, added.stderr
     assert (added.json["files"], added.json["size"]) == (2, len(b"weights") + 2)
+    assert added.json["skipped"] == ["models/hf/.git"]
     manifest = (repo / ".mreg" / "cache" / "sha256").rglob("*")
     listed = [
         row["path"]
@@ -264,3 +265,12 @@ def test_checkout_of_another_version_keeps_the_nested_repository(repo: Path) -> 
         assert git(folder, "rev-parse", "HEAD").strip() == head
         assert (folder / ".git" / "refs" / "tags").is_dir()
     assert _status(repo) == {"hf": "ok"}
+
+
+def test_add_says_what_it_left_out_when_it_registers(repo: Path) -> None:
+    _nested_clone(repo)
+    note = "note: left out models/hf/.git: git's own folder (mreg never stores a .git)"
+    first = run_mreg(repo, "add", "hf", "models/hf")
+    assert first.exit_code == 0 and note in first.stderr.splitlines(), first.stderr
+    again = run_mreg(repo, "add", "hf", "models/hf")  # unchanged: nothing to say
+    assert again.exit_code == 0 and "left out" not in again.stderr, again.stderr

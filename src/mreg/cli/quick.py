@@ -93,9 +93,12 @@ def show_add(name: str, path: Path, *, json: bool = False, **options: Any) -> No
                 "card": result.card_path,
                 "commit": result.commit,
                 "tag": result.tag,
+                "skipped": result.skipped,
             }
         )
         return
+    for left_out in result.skipped if result.status != "unchanged" else []:
+        render.note(f"note: left out {left_out}: git's own folder (mreg never stores a .git)")
     size = render.human_size(card.artifact.size)
     what = {
         "new": "Registered",
