@@ -639,16 +639,44 @@ def test_a_path_through_a_symlinked_folder_is_refused(repo: Path) -> None:
     assert "real/sub/m.bin" not in staged, staged
 
 
-def test_a_symlink_to_a_file_and_data_through_a_link_are_still_taken(repo: Path) -> None:
-    """A PATH that is itself a symlink to a file (what the symlink link type leaves) is
-    read through, as before; so is a --data path (lineage: no .gitignore line)."""
+def test_a_symlink_to_a_file_in_the_work_tree_is_refused(repo: Path) -> None:
+    """`m.bin -> real/m.bin`: the .gitignore line would name the link, and the real
+    file's bytes go into git with `git add -A`. A --data path through a link is still
+    taken (lineage: no .gitignore line)."""
     write(repo / "real" / "m.bin", "model")
     write(repo / "real" / "train.csv", "a,b\n")
     os.symlink("real", repo / "alias")
     os.symlink("real/m.bin", repo / "m.bin")
-    done = run_mreg(repo, "add", "m", "m.bin", "--data", "alias/train.csv", "--json")
+    assert_error(
+        run_mreg(repo, "add", "m", "m.bin"),
+        3,
+        "PATH m.bin is a symlink to real/m.bin in the work tree",
+        hint="give the real path: real/m.bin",
+    )
+    done = run_mreg(repo, "add", "m", "real/m.bin", "--data", "alias/train.csv", "--json")
     assert done.exit_code == 0, done.stderr
     assert done.json["oid"] == sha(b"model")
+
+
+@pytest.mark.parametrize("cache_dir", [None, "shared-cache"])
+def test_the_symlink_checkout_leaves_is_added_again(
+    repo: Path, tmp_path: Path, cache_dir: str | None
+) -> None:
+    """The `symlink` link type leaves a link into the cache at the artifact's path; a
+    re-add reads through it, also with a cache.dir outside the repository (it said "a
+    symlink leading outside the repository")."""
+    config = "cache:\n  link: [symlink]\n"
+    if cache_dir:
+        config += f"  dir: {tmp_path / cache_dir}\n"
+    write(repo / ".mreg" / "config.yaml", config)
+    write(repo / "m.bin", "model")
+    assert run_mreg(repo, "add", "m", "m.bin").exit_code == 0
+    (repo / "m.bin").unlink()
+    assert run_mreg(repo, "checkout", "m").exit_code == 0
+    assert (repo / "m.bin").is_symlink()
+    done = run_mreg(repo, "add", "m", "m.bin", "--json")
+    assert done.exit_code == 0, done.stderr
+    assert done.json["status"] == "unchanged"
 
 
 # ---------------------------------------------------------------------------- reading

@@ -258,7 +258,14 @@ def resolve_artifact_path(
         raise InvalidPath(f"{what} {path} does not exist")
     if not is_within(absolute, root):
         raise InvalidPath(f"{what} {path} is outside the repository {root}")
-    if not is_within(absolute.resolve(), root):
+    # A symlink into the cache is what checkout's `symlink` link type leaves, also with
+    # a cache.dir outside the repository.
+    into_cache = (
+        artifact
+        and absolute.is_symlink()
+        and is_within(absolute.resolve(), project.cache_dir.resolve())
+    )
+    if not is_within(absolute.resolve(), root) and not into_cache:
         raise InvalidPath(f"{what} {path} is a symlink leading outside the repository")
     rel = absolute.relative_to(root).as_posix()
     if rel == ".":
@@ -275,8 +282,8 @@ def resolve_artifact_path(
     first = rel.split("/")[0]
     if first == MREG_DIR:
         raise InvalidPath(f"{what} {path} is inside {first}/", hint=f"keep models outside {first}/")
-    if artifact:
-        _refuse_symlinked_folder(root, absolute, rel, what, path)
+    if artifact and not into_cache:
+        _refuse_symlinks(root, absolute, rel, what, path)
     return absolute, rel
 
 
@@ -298,25 +305,30 @@ def _inside_git(what: str, path: Path, rel: str) -> InvalidPath:
     )
 
 
-def _refuse_symlinked_folder(root: Path, absolute: Path, rel: str, what: str, path: Path) -> None:
+def _refuse_symlinks(root: Path, absolute: Path, rel: str, what: str, path: Path) -> None:
     """Refuse an artifact path beyond a symlinked folder (`alias/m.bin`, alias -> real),
-    or a symlink to a folder (git does not look past either: `git add alias/m.bin` is
-    "beyond a symbolic link"), naming the real path. A symlink to a file is not refused
-    here: the `symlink` link type leaves one into the cache at a file artifact's path."""
+    or a symlink to a folder or to a file in the work tree, naming the real path: git
+    does not look past a symlink (`git add alias/m.bin` is "beyond a symbolic link"), and
+    .gitignore would cover the link, not the bytes. (A symlink into the cache, which the
+    `symlink` link type leaves, is not passed here.)"""
     parts = rel.split("/")
     here = root
     for i, part in enumerate(parts):
         here = here / part
         last = i == len(parts) - 1
-        if not here.is_symlink() or (last and not here.is_dir()):
+        if not here.is_symlink():
             continue
         real = here.resolve().joinpath(*parts[i + 1 :])
         shown = real.relative_to(root).as_posix() if is_within(real, root) else str(real)
         link = "/".join(parts[: i + 1])
-        why = "is a symlink to a folder" if last else f"goes through the symlink {link}"
+        if not last:
+            why = f"goes through the symlink {link}: git does not look past a symlink"
+        elif here.is_dir():
+            why = "is a symlink to a folder: git does not look past a symlink"
+        else:
+            why = f"is a symlink to {shown} in the work tree: .gitignore would name the link"
         raise InvalidPath(
-            f"{what} {path} {why}: git does not look past a symlink, so .gitignore could not"
-            " keep the model's bytes out of git",
+            f"{what} {path} {why}, so .gitignore could not keep the model's bytes out of git",
             hint=f"give the real path: {shlex.quote(shown)}",
         )
 
