@@ -447,7 +447,7 @@ def run(name: str, args: list[str], stdin: str = "", cwd: Path | None = None) ->
         elif name == "pre-push":
             _pre_push(proj, args, stdin, report)
         else:
-            _sync_worktree(proj, report)
+            _sync_worktree(proj, report, args[0] if name == "post-checkout" else None)
     return report
 
 
@@ -519,14 +519,82 @@ def blob_on_remote(proj: Project, card: Card) -> bool | str:
 # post-checkout, post-merge
 
 
-def _sync_worktree(proj: Project, report: HookReport) -> None:
+def _sync_worktree(proj: Project, report: HookReport, previous: str | None = None) -> None:
+    """Check every model out; after a branch switch from `previous`, also clear the
+    artifacts it had that no card here names (_left_behind)."""
     from mreg.errors import LockTimeout
 
     try:
         with proj.lock():
             _checkout_all(proj, report)
+            if previous:
+                _left_behind(proj, previous, report)
     except LockTimeout as exc:
         report.warnings.append(f"work-tree models not updated: {exc.message}")
+
+
+def _left_behind(proj: Project, previous: str, report: HookReport) -> None:
+    """The artifacts of the commit git switched from that no card here names, and that
+    this branch's .gitignore does not cover: `git add -A` would commit their bytes. As git
+    removes a tracked file the new branch lacks, one whose bytes are the previous card's
+    and in the cache is removed (nothing is lost: `git checkout -` brings it back); any
+    other is left, with a warning."""
+    import shutil
+
+    from mreg.artifact import cache_has_all, hash_artifact
+    from mreg.history import cards_at
+    from mreg.registry import list_cards
+
+    if set(previous) == {"0"}:  # a clone's first checkout: there was nothing before
+        return
+    try:
+        before = cards_at(proj, previous)
+    except MregError:
+        return  # not a commit mreg can read (gone, or before mreg): nothing to compare
+    here = [e.card.artifact.path for e in list_cards(proj) if e.card is not None]
+    for card in before.values():
+        if isinstance(card, str):
+            continue
+        rel = card.artifact.path
+        if any(rel == p or rel.startswith(p + "/") or p.startswith(rel + "/") for p in here):
+            continue
+        path = proj.root / rel
+        folder = path.is_dir() and not path.is_symlink()
+        if not os.path.lexists(path) or _is_ignored(proj.root, rel + "/" * folder):
+            continue
+        try:
+            info = hash_artifact(path, rel, proj.state)
+            # (a nested repository's .git, left out of the model, is not ours to remove)
+            same = (
+                info.oid == card.artifact.oid
+                and not info.skipped
+                and (
+                    cache_has_all(proj.store, proj.state, info.oid)
+                    if folder
+                    else proj.store.has(info.oid)
+                )
+            )
+        except MregError:
+            same = False
+        if not same:
+            report.warnings.append(
+                f"{rel}: {card.name}'s artifact at the commit before, which no card here names"
+                " and .gitignore here does not cover, has changes: left alone (git add -A"
+                " would commit it; move it away, or mreg add it)"
+            )
+            continue
+        if folder:
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        report.notes.append(
+            f"removed {rel}: {card.name} v{card.version} of the commit before, not a model"
+            " here (its bytes are in the cache)"
+        )
+
+
+def _is_ignored(root: Path, rel: str) -> bool:
+    return run_git(root, "check-ignore", "-q", "--", rel, check=False).returncode == 0
 
 
 def _checkout_all(proj: Project, report: HookReport) -> None:

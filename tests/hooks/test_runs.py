@@ -336,3 +336,43 @@ def test_pre_push_from_the_pre_commit_framework_reads_its_variables(
         )
     )
     assert len(store_blobs(store)) == 1, res.stderr
+
+
+@pytest.fixture
+def moved(mrepo: Path) -> Path:
+    """main has churn at out/churn.pkl; branch `moved` has it at out/moved.pkl."""
+    git(mrepo, "checkout", "-q", "-b", "moved")
+    git(mrepo, "rm", "-q", "--cached", ".mreg/models/churn.yaml")
+    (mrepo / ".mreg" / "models" / "churn.yaml").unlink()
+    add_model(mrepo, "churn", "model-moved", path="out/moved.pkl")
+    ok(commit_all(mrepo, "churn moved"))
+    return mrepo
+
+
+def _untracked(repo: Path) -> list[str]:
+    return git(repo, "ls-files", "--others", "--exclude-standard").split()
+
+
+def test_an_artifact_the_branch_does_not_name_is_cleared_on_checkout(moved: Path) -> None:
+    """Back on main, out/moved.pkl is no model and main's .gitignore does not cover it:
+    `git add -A` would have committed its bytes. Its bytes are in the cache, so it goes,
+    as git removes a tracked file the new branch lacks; going back brings it again."""
+    repo = moved
+    res = ok(run(repo, "git", "checkout", "-q", "main"))
+    assert "removed out/moved.pkl: churn v2 of the commit before" in res.stderr, res.stderr
+    assert not (repo / "out" / "moved.pkl").exists()
+    assert model_bytes(repo) == "model-one"
+    assert _untracked(repo) == []
+    res = ok(run(repo, "git", "checkout", "-q", "moved"))
+    assert (repo / "out" / "moved.pkl").read_text() == "model-moved"
+    # main's out/churn.pkl stays: the moved branch's .gitignore still covers it
+    assert (repo / "out" / "churn.pkl").exists() and _untracked(repo) == []
+
+
+def test_a_changed_artifact_the_branch_does_not_name_is_kept_with_a_warning(moved: Path) -> None:
+    repo = moved
+    write(repo / "out" / "moved.pkl", "my experiment")
+    res = ok(run(repo, "git", "checkout", "-q", "main"))
+    assert "out/moved.pkl: churn's artifact at the commit before" in res.stderr, res.stderr
+    assert "has changes: left alone" in res.stderr
+    assert (repo / "out" / "moved.pkl").read_text() == "my experiment"
