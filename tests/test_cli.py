@@ -187,6 +187,7 @@ def test_add_json(cli: Cli, repo: Path) -> None:
         "card": ".mreg/models/vision/net.yaml",
         "commit": None,
         "tag": None,
+        "skipped": [],
     }
 
 
