@@ -88,3 +88,15 @@ def test_init_again_with_a_good_config_is_a_no_op(repo: Path) -> None:
     assert res.exit_code == 0, res.stderr
     assert res.json["created"] is False
     assert config.read_text() == "cache:\n  link: [copy]\n"
+
+
+@pytest.mark.parametrize("text", ["cache: [\n", "cache: 5\n", "checks: 5\n"])
+def test_other_commands_hint_at_fixing_the_config(repo: Path, text: str) -> None:
+    """Every command that reads a config it cannot use says so with a hint (there was no
+    hint line at all)."""
+    write(repo / "m.bin", "model")
+    config = write(repo / ".mreg" / "config.yaml", text)
+    for args in (["add", "m", "m.bin"], ["push"], ["check"]):
+        res = run_mreg(repo, *args)
+        assert_error(res, 3, f"{config}: ", hint="fix that file by hand; git diff")
+    assert config.read_text() == text

@@ -70,7 +70,15 @@ class Project:
     @property
     def config(self) -> config_mod.Config:
         if self._config is None:
-            self._config = config_mod.load(self.mreg_dir, self.state)
+            try:
+                self._config = config_mod.load(self.mreg_dir, self.state)
+            except InvalidConfig as exc:
+                if exc.hint is None:  # where to look, for every setting's message
+                    exc.hint = (
+                        "fix that file by hand; git diff .mreg/config.yaml shows what"
+                        " changed in the committed one"
+                    )
+                raise
         return self._config
 
     @property
