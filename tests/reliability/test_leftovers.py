@@ -179,10 +179,13 @@ def test_add_never_writes_a_card_it_cannot_read(repo: Path) -> None:
     deep: dict[str, object] = {"x": 1}
     for _ in range(70):
         deep = {"k": deep}
-    for name, doc in (("deep", deep), ("long", {"v": list(range(250_000))})):
+    for name, doc, why in (
+        ("deep", deep, "nested deeper than 64 levels"),  # refused as given (card-spec 15)
+        ("long", {"v": list(range(250_000))}, "unreadable"),  # refused as a whole card
+    ):
         path = write(repo / f"{name}.json", json.dumps(doc))
         res = cli("add", "churn", "out/model.bin", "--params", str(path))
-        assert res.exit_code == 3 and "unreadable" in res.stderr, res.stderr
+        assert res.exit_code == 3 and why in res.stderr, res.stderr
         assert card_texts(repo) == before
     res = cli("ls", "--json")
     assert res.exit_code == 0 and "broken" not in res.stdout, res.stdout
