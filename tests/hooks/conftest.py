@@ -70,6 +70,22 @@ def inproc(root: Path, *args: str) -> CliResult:
         os.chdir(cwd)
 
 
+def add_churn(root: Path, *metrics: str, data: str = "bytes-1") -> None:
+    """`mreg add churn out/model.pkl -m M...` through the installed console script."""
+    write(root / "out" / "model.pkl", data)
+    args = ["add", "churn", "out/model.pkl"]
+    for m in metrics:
+        args += ["-m", m]
+    res = mreg(root, *args)
+    assert res.exit_code == 0, res.stderr
+
+
+def append_gates(root: Path, text: str) -> None:
+    """Append text (a `checks:` section) to .mreg/config.yaml."""
+    with open(root / ".mreg" / "config.yaml", "a", encoding="utf-8") as f:
+        f.write(text)
+
+
 def add_model(root: Path, name: str, data: str, *metrics: str, path: str = "") -> None:
     rel = path or f"out/{name}.pkl"
     write(root / rel, data)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mreg.checks import apply_rule
-from tests.helpers import CliResult, git, run_mreg, write
+from tests.helpers import git
+from tests.hooks.conftest import add_churn, append_gates, mreg
 
 BIG = 10**400  # no float holds it: float(BIG) raises OverflowError
 
@@ -20,24 +21,6 @@ def short_id(value: object) -> str | None:
         rest = abs(value) - BIG
         return ("-" if value < 0 else "") + "BIG" + (f"+{rest}" if 0 < rest < 10**300 else "")
     return None
-
-
-def mreg(root: Path, *args: str) -> CliResult:
-    return run_mreg(root, *args)
-
-
-def add(root: Path, *metrics: str, data: str = "bytes-1") -> None:
-    write(root / "out/model.pkl", data)
-    args = ["add", "churn", "out/model.pkl"]
-    for m in metrics:
-        args += ["-m", m]
-    res = mreg(root, *args)
-    assert res.exit_code == 0, res.stderr
-
-
-def gates(root: Path, text: str) -> None:
-    with open(root / ".mreg" / "config.yaml", "a", encoding="utf-8") as f:
-        f.write(text)
 
 
 @pytest.mark.parametrize(
@@ -78,12 +61,12 @@ def test_float_noise_is_still_not_a_breach_with_exact_arithmetic() -> None:
 
 
 def test_check_and_diff_agree_on_a_metric_too_large_for_a_float(repo: Path) -> None:
-    add(repo, "auc=0.5")
+    add_churn(repo, "auc=0.5")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "v1")
-    add(repo, f"auc={BIG}")
+    add_churn(repo, f"auc={BIG}")
     git(repo, "commit", "-q", "-am", "big")
-    gates(repo, "checks:\n  churn:\n    auc: {max_drop: 1, max_rise: 1, max: 2}\n")
+    append_gates(repo, "checks:\n  churn:\n    auc: {max_drop: 1, max_rise: 1, max: 2}\n")
     res = mreg(repo, "check", "--baseline", "HEAD~1", "--json")
     assert res.exit_code == 1, res.stderr
     got = {r["rule"]: r for r in res.json["results"]}

@@ -8,25 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import CliResult, assert_error, run_mreg, write
-
-
-def mreg(root: Path, *args: str) -> CliResult:
-    return run_mreg(root, *args)
-
-
-def add(root: Path, *metrics: str, data: str = "bytes-1") -> None:
-    write(root / "out/model.pkl", data)
-    args = ["add", "churn", "out/model.pkl"]
-    for m in metrics:
-        args += ["-m", m]
-    res = mreg(root, *args)
-    assert res.exit_code == 0, res.stderr
-
-
-def gates(root: Path, text: str) -> None:
-    with open(root / ".mreg" / "config.yaml", "a", encoding="utf-8") as f:
-        f.write(text)
+from tests.helpers import assert_error
+from tests.hooks.conftest import add_churn, append_gates, mreg
 
 
 @pytest.mark.parametrize(
@@ -55,16 +38,18 @@ def gates(root: Path, text: str) -> None:
 def test_a_rule_written_twice_is_refused_naming_both(
     repo: Path, section: str, key: str, first: str, second: str
 ) -> None:
-    add(repo, "loss.train=0.5", "a.b.c=1")
+    add_churn(repo, "loss.train=0.5", "a.b.c=1")
     before = (repo / ".mreg" / "config.yaml").read_text(encoding="utf-8")
-    gates(repo, "checks:\n  churn:\n" + section)
+    append_gates(repo, "checks:\n  churn:\n" + section)
     res = mreg(repo, "check")
     assert_error(res, 3, key, hint="keep one of them")
     assert first in res.lines[0] and second in res.lines[0]
     assert mreg(repo, "check", "--json").error_json["error"]["code"] == "invalid-config"
     # Different rules of one metric, spelled both ways, are all kept.
     (repo / ".mreg" / "config.yaml").write_text(before, encoding="utf-8")
-    gates(repo, "checks:\n  churn:\n    loss.train: {max: 0.4}\n    loss:\n      train: {min: 0}\n")
+    append_gates(
+        repo, "checks:\n  churn:\n    loss.train: {max: 0.4}\n    loss:\n      train: {min: 0}\n"
+    )
     res = mreg(repo, "check", "--json")
     assert res.exit_code == 1, res.stderr
     got = {(r["metric"], r["rule"]): r["status"] for r in res.json["results"]}

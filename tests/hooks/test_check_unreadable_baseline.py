@@ -8,26 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import CliResult, assert_error, git, run_mreg, write
-
-
-def mreg(root: Path, *args: str) -> CliResult:
-    return run_mreg(root, *args)
-
-
-def add(root: Path, *metrics: str, data: str = "bytes-1") -> None:
-    write(root / "out/model.pkl", data)
-    args = ["add", "churn", "out/model.pkl"]
-    for m in metrics:
-        args += ["-m", m]
-    res = mreg(root, *args)
-    assert res.exit_code == 0, res.stderr
-
-
-def gates(root: Path, text: str) -> None:
-    with open(root / ".mreg" / "config.yaml", "a", encoding="utf-8") as f:
-        f.write(text)
-
+from tests.helpers import assert_error, git
+from tests.hooks.conftest import add_churn, append_gates, mreg
 
 CARD = Path(".mreg/models/churn.yaml")
 
@@ -35,7 +17,7 @@ CARD = Path(".mreg/models/churn.yaml")
 def commit_broken_baseline(root: Path, how: str) -> None:
     """Commit churn v1 (auc 0.9), then a baseline card this mreg cannot read, then put
     the readable card back in the work tree with auc dropped to 0.5."""
-    add(root, "auc=0.9")
+    add_churn(root, "auc=0.9")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "v1")
     good = (root / CARD).read_text(encoding="utf-8")
@@ -47,7 +29,7 @@ def commit_broken_baseline(root: Path, how: str) -> None:
     (root / CARD).write_text(broken, encoding="utf-8")
     git(root, "commit", "-q", "-am", "a card this mreg cannot read")
     (root / CARD).write_text(good, encoding="utf-8")
-    add(root, "auc=0.5")
+    add_churn(root, "auc=0.5")
 
 
 @pytest.mark.parametrize(
@@ -61,7 +43,7 @@ def test_an_unreadable_baseline_card_is_exit_3_not_a_skip(
     repo: Path, how: str, reason: str, hint: str
 ) -> None:
     commit_broken_baseline(repo, how)
-    gates(repo, "checks:\n  churn:\n    auc: {max_drop: 0.01}\n")
+    append_gates(repo, "checks:\n  churn:\n    auc: {max_drop: 0.01}\n")
     res = mreg(repo, "check")
     assert_error(res, 3, "cannot check 'churn' against HEAD: the baseline card is unreadable")
     assert reason in res.lines[0]
@@ -78,7 +60,7 @@ def test_an_unreadable_baseline_card_is_exit_3_not_a_skip(
 
 def test_an_unreadable_baseline_card_does_not_stop_absolute_rules(repo: Path) -> None:
     commit_broken_baseline(repo, "newer-schema")
-    gates(repo, "checks:\n  churn:\n    auc: {min: 0.6}\n")  # needs no baseline
+    append_gates(repo, "checks:\n  churn:\n    auc: {min: 0.6}\n")  # needs no baseline
     res = mreg(repo, "check", "--json")
     assert res.exit_code == 1, res.stderr
     assert res.json["results"][0]["message"] == "below the minimum 0.6"
@@ -86,8 +68,8 @@ def test_an_unreadable_baseline_card_does_not_stop_absolute_rules(repo: Path) ->
 
 def test_a_missing_baseline_card_is_still_a_skip(repo: Path) -> None:
     git(repo, "commit", "-q", "--allow-empty", "-m", "no cards yet")
-    add(repo, "auc=0.5")
-    gates(repo, "checks:\n  churn:\n    auc: {max_drop: 0.01}\n")
+    add_churn(repo, "auc=0.5")
+    append_gates(repo, "checks:\n  churn:\n    auc: {max_drop: 0.01}\n")
     res = mreg(repo, "check", "--json")
     assert res.exit_code == 0, res.stderr
     assert res.json["results"][0]["message"] == "no baseline value"
