@@ -520,8 +520,8 @@ def blob_on_remote(proj: Project, card: Card) -> bool | str:
 
 
 def _sync_worktree(proj: Project, report: HookReport, previous: str | None = None) -> None:
-    """Check every model out; after a branch switch from `previous`, also clear the
-    artifacts it had that no card here names (_left_behind)."""
+    """Check every model out; after a branch switch from `previous`, also warn of the
+    artifacts it had that no card here names and git would take in (_left_behind)."""
     from mreg.errors import LockTimeout
 
     try:
@@ -534,16 +534,12 @@ def _sync_worktree(proj: Project, report: HookReport, previous: str | None = Non
 
 
 def _left_behind(proj: Project, previous: str, report: HookReport) -> None:
-    """The artifacts of the commit git switched from that no card here names, and that
-    this branch's .gitignore does not cover: `git add -A` would commit their bytes. As git
-    removes a tracked file the new branch lacks, one whose bytes are the previous card's
-    and in the cache is removed (nothing is lost: `git checkout -` brings it back); any
-    other is left, with a warning."""
-    import shutil
-
-    from mreg.artifact import cache_has_all, hash_artifact
+    """Warn of the artifacts of the commit git switched from that no card here names and
+    that git would take in: not ignored by this branch's .gitignore, not tracked, not
+    beyond a symlink. `git add -A` would commit their bytes. Nothing is removed: the
+    commit switched from may be one only the reflog still knows, whose blobs gc drops."""
     from mreg.history import cards_at
-    from mreg.registry import list_cards
+    from mreg.registry import list_cards, paths_overlap
 
     if set(previous) == {"0"}:  # a clone's first checkout: there was nothing before
         return
@@ -556,45 +552,36 @@ def _left_behind(proj: Project, previous: str, report: HookReport) -> None:
         if isinstance(card, str):
             continue
         rel = card.artifact.path
-        if any(rel == p or rel.startswith(p + "/") or p.startswith(rel + "/") for p in here):
+        if any(paths_overlap(rel, p) for p in here) or not _git_would_take(proj.root, rel):
             continue
-        path = proj.root / rel
-        folder = path.is_dir() and not path.is_symlink()
-        if not os.path.lexists(path) or _is_ignored(proj.root, rel + "/" * folder):
-            continue
-        try:
-            info = hash_artifact(path, rel, proj.state)
-            # (a nested repository's .git, left out of the model, is not ours to remove)
-            same = (
-                info.oid == card.artifact.oid
-                and not info.skipped
-                and (
-                    cache_has_all(proj.store, proj.state, info.oid)
-                    if folder
-                    else proj.store.has(info.oid)
-                )
-            )
-        except MregError:
-            same = False
-        if not same:
-            report.warnings.append(
-                f"{rel}: {card.name}'s artifact at the commit before, which no card here names"
-                " and .gitignore here does not cover, has changes: left alone (git add -A"
-                " would commit it; move it away, or mreg add it)"
-            )
-            continue
-        if folder:
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-        report.notes.append(
-            f"removed {rel}: {card.name} v{card.version} of the commit before, not a model"
-            " here (its bytes are in the cache)"
+        have = (
+            ""
+            if not proj.store.has(card.artifact.oid)
+            else (f"; {card.name} v{card.version}'s bytes are in the cache")
+        )
+        report.warnings.append(
+            f"{rel}: {card.name}'s artifact at the commit before is no model here, and"
+            f" .gitignore here does not cover it: git add -A would commit it (move it away"
+            f" or delete it{have})"
         )
 
 
-def _is_ignored(root: Path, rel: str) -> bool:
-    return run_git(root, "check-ignore", "-q", "--", rel, check=False).returncode == 0
+def _git_would_take(root: Path, rel: str) -> bool:
+    """True when rel is in the work tree, with no symlink on the way (git does not look
+    past one), and git neither ignores nor tracks it: `git add -A` would add it."""
+    here = root
+    parts = rel.split("/")
+    for i, part in enumerate(parts):
+        here = here / part
+        if not os.path.lexists(here):
+            return False
+        if here.is_symlink() and i < len(parts) - 1:
+            return False
+    folder = here.is_dir() and not here.is_symlink()
+    if run_git(root, "check-ignore", "-q", "--", rel + "/" * folder, check=False).returncode == 0:
+        return False
+    tracked = run_git(root, "ls-files", "-z", "--", rel, check=False).stdout
+    return not tracked
 
 
 def _checkout_all(proj: Project, report: HookReport) -> None:

@@ -333,7 +333,7 @@ def _refuse_symlinks(root: Path, absolute: Path, rel: str, what: str, path: Path
         )
 
 
-def _claims(a: str, b: str) -> bool:
+def paths_overlap(a: str, b: str) -> bool:
     """True when two artifact paths overlap (equal, or one inside the other)."""
     return a == b or a.startswith(b + "/") or b.startswith(a + "/")
 
@@ -704,7 +704,11 @@ def project_cards_claiming(project: Project, name: str, rel: str) -> list[str]:
     """Names of other models whose artifact path overlaps rel."""
     out = []
     for entry in list_cards(project):
-        if entry.card is not None and entry.name != name and _claims(entry.card.artifact.path, rel):
+        if (
+            entry.card is not None
+            and entry.name != name
+            and paths_overlap(entry.card.artifact.path, rel)
+        ):
             out.append(entry.name)
     return out
 

@@ -353,26 +353,48 @@ def _untracked(repo: Path) -> list[str]:
     return git(repo, "ls-files", "--others", "--exclude-standard").split()
 
 
-def test_an_artifact_the_branch_does_not_name_is_cleared_on_checkout(moved: Path) -> None:
+def test_an_artifact_the_branch_does_not_name_is_warned_of_on_checkout(moved: Path) -> None:
     """Back on main, out/moved.pkl is no model and main's .gitignore does not cover it:
-    `git add -A` would have committed its bytes. Its bytes are in the cache, so it goes,
-    as git removes a tracked file the new branch lacks; going back brings it again."""
+    `git add -A` would commit its bytes. The hook says so and removes nothing (the commit
+    switched from may be one only the reflog knows, whose blobs gc would drop)."""
     repo = moved
     res = ok(run(repo, "git", "checkout", "-q", "main"))
-    assert "removed out/moved.pkl: churn v2 of the commit before" in res.stderr, res.stderr
-    assert not (repo / "out" / "moved.pkl").exists()
-    assert model_bytes(repo) == "model-one"
-    assert _untracked(repo) == []
-    res = ok(run(repo, "git", "checkout", "-q", "moved"))
+    assert (
+        "mreg: warning: out/moved.pkl: churn's artifact at the commit before is no model here,"
+        " and .gitignore here does not cover it: git add -A would commit it (move it away or"
+        " delete it; churn v2's bytes are in the cache)"
+    ) in res.stderr, res.stderr
     assert (repo / "out" / "moved.pkl").read_text() == "model-moved"
-    # main's out/churn.pkl stays: the moved branch's .gitignore still covers it
-    assert (repo / "out" / "churn.pkl").exists() and _untracked(repo) == []
+    assert model_bytes(repo) == "model-one"
+    assert _untracked(repo) == ["out/moved.pkl"]
+    res = ok(run(repo, "git", "checkout", "-q", "moved"))  # its .gitignore covers both
+    assert "warning" not in res.stderr, res.stderr
 
 
-def test_a_changed_artifact_the_branch_does_not_name_is_kept_with_a_warning(moved: Path) -> None:
+def test_no_warning_for_what_git_would_not_take(moved: Path, tmp_path: Path) -> None:
+    """Tracked on the branch switched to, ignored there, or beyond a symlink: git add -A
+    would not add it, so there is nothing to say (and nothing is ever removed)."""
     repo = moved
-    write(repo / "out" / "moved.pkl", "my experiment")
-    res = ok(run(repo, "git", "checkout", "-q", "main"))
-    assert "out/moved.pkl: churn's artifact at the commit before" in res.stderr, res.stderr
-    assert "has changes: left alone" in res.stderr
-    assert (repo / "out" / "moved.pkl").read_text() == "my experiment"
+    ok(run(repo, "git", "checkout", "-q", "main"))
+    for how in ("tracked", "ignored", "symlink"):
+        git(repo, "checkout", "-q", "-b", how, "main")
+        if how == "tracked":
+            git(repo, "add", "-f", "out/moved.pkl")
+        elif how == "ignored":
+            write(repo / ".gitignore", (repo / ".gitignore").read_text() + "/out/moved.pkl\n")
+            git(repo, "add", ".gitignore")
+        else:
+            outside = tmp_path / "outside"
+            outside.mkdir()
+            for name in ("moved.pkl", "churn.pkl"):
+                (repo / "out" / name).rename(outside / name)
+            (repo / "out").rmdir()
+            (repo / "out").symlink_to(outside)
+            git(repo, "add", "out")
+        ok(commit_all(repo, how))
+        ok(run(repo, "git", "checkout", "-q", "moved"))
+        res = ok(run(repo, "git", "checkout", "-q", how))
+        assert "is no model here" not in res.stderr, (how, res.stderr)
+        if how == "symlink":
+            assert (tmp_path / "outside" / "moved.pkl").exists()
+        ok(run(repo, "git", "checkout", "-q", "-f", "main"))
