@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -274,3 +275,63 @@ def test_add_says_what_it_left_out_when_it_registers(repo: Path) -> None:
     assert first.exit_code == 0 and note in first.stderr.splitlines(), first.stderr
     again = run_mreg(repo, "add", "hf", "models/hf")  # unchanged: nothing to say
     assert again.exit_code == 0 and "left out" not in again.stderr, again.stderr
+
+
+def _two_versions_in_place(repo: Path, first: dict[str, bytes], second: dict[str, bytes]) -> Path:
+    """models/hf, a nested repository (so checkout updates it in place), registered with
+    the files `first` (v1), then `second` (v2)."""
+    folder = repo / "models" / "hf"
+    folder.mkdir(parents=True)
+    git(folder, "init", "-q")
+    for files in (first, second):
+        for p in folder.iterdir():
+            if p.name != ".git":
+                _remove_tree(p)
+        for rel, data in files.items():
+            write(folder / rel, data)
+        done = run_mreg(repo, "add", "hf", "models/hf", "--commit")
+        assert done.exit_code == 0, done.stderr
+    return folder
+
+
+def _remove_tree(p: Path) -> None:
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p)
+    else:
+        p.unlink()
+
+
+def test_in_place_a_file_becomes_a_folder(repo: Path) -> None:
+    """v1 has sub/x.bin, v2 a file `sub`: checking v1 out in place replaces the file by
+    the folder (it exited 70 with FileExistsError)."""
+    folder = _two_versions_in_place(
+        repo, {"w.bin": b"w", "sub/x.bin": b"x"}, {"w.bin": b"w", "sub": b"s"}
+    )
+    res = run_mreg(repo, "checkout", "hf@v1")
+    assert res.exit_code == 0, res.stderr
+    assert (folder / "sub" / "x.bin").read_bytes() == b"x"
+    assert (folder / ".git").is_dir()
+    res = run_mreg(repo, "checkout", "hf")
+    assert res.exit_code == 0, res.stderr
+    assert (folder / "sub").read_bytes() == b"s"
+
+
+def test_in_place_a_nested_repository_in_a_subfolder_is_never_removed(repo: Path) -> None:
+    """v1 has a file `sub`; now `sub` is a folder holding a repository of its own (left
+    out of v2): checking v1 out would remove it, so the checkout stops, changing nothing."""
+    folder = _two_versions_in_place(
+        repo, {"w.bin": b"w", "sub": b"s"}, {"w.bin": b"w2", "sub/x.bin": b"x"}
+    )
+    git(folder / "sub", "init", "-q")
+    git(folder / "sub", "add", "-A")
+    git(folder / "sub", "commit", "-qm", "unpushed work")
+    before = snapshot(folder)
+    for args in (["checkout", "hf@v1"], ["checkout", "hf@v1", "--force"]):
+        assert_error(
+            run_mreg(repo, *args),
+            3,
+            "models/hf/sub holds a git repository (a .git below it), where hf v1 has a file",
+            hint="move models/hf/sub away",
+        )
+        assert snapshot(folder) == before
+    assert git(folder / "sub", "log", "--format=%s").strip() == "unpushed work"

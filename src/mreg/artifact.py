@@ -18,6 +18,7 @@ from typing import NamedTuple
 from mreg.card import KIND_DIR, KIND_FILE
 from mreg.errors import InvalidPath, MregError
 from mreg.forkshare import ITEM_BYTES_MAX, ForkShare
+from mreg.fsutil import is_git_name
 from mreg.hashing import (
     FIRST_READ,
     MANIFEST_SCHEMA,
@@ -91,7 +92,7 @@ def scan_dir(
             name = entry.name
             sub = f"{rel}{name}"
             shown = f"{key_prefix}/{sub}"
-            if len(name) == 4 and name.lower() == ".git":
+            if is_git_name(name):
                 if skipped is not None:
                     skipped.append(shown)
                 continue

@@ -34,6 +34,8 @@ from mreg.errors import (
 )
 from mreg.forkshare import ITEM_BYTES_MAX, ForkShare
 from mreg.fsutil import (
+    holds_git,
+    is_git_name,
     kernel_copy,
     remove_stale_temps,
     remove_stale_temps_in,
@@ -406,13 +408,21 @@ def _checkout_dir(
         store, project.config.link, entries, dest, have, project.state
     ):
         return CheckoutResult(card.name, rel, "updated" if exists else "created")
-    # No atomic exchange here (not Linux, or the folder is a mount point): in place.
+    # In place: no atomic exchange here (not Linux, or a mount point), or a nested .git.
+    targets = [(e, safe_join(dest, e.path, "manifest path", last_link_ok=True)) for e in entries]
+    for e, target in targets:  # before anything changes
+        if target.is_dir() and not target.is_symlink() and holds_git(target):
+            raise WorktreeConflict(
+                f"{rel}/{e.path} holds a git repository (a .git below it), where"
+                f" {card.name} v{card.version} has a file; mreg never removes one",
+                hint=f"move {rel}/{e.path} away, then rerun the checkout",
+            )
     dest.mkdir(parents=True, exist_ok=True)
     unsupported: set[str] = set()
-    for e in entries:
-        target = safe_join(dest, e.path, "manifest path", last_link_ok=True)
+    for e, target in targets:
         if have.get(e.path) == e.oid and _mode_ok(target, e.exec):
             continue
+        _clear_file_parents(dest, target)
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
         _place(store, e.oid, target, project.config.link, e.exec, project.state, False, unsupported)
@@ -554,6 +564,17 @@ def _mode_ok(path: Path, executable: bool) -> bool:
     return bool(st.st_mode & stat_mod.S_IXUSR) == executable
 
 
+def _clear_file_parents(top: Path, target: Path) -> None:
+    """Remove a file (or link) below top that stands where one of target's folders must
+    be: the old version's file, whose bytes were found in the cache (or --force)."""
+    here = top
+    for part in target.relative_to(top).parts[:-1]:
+        here = here / part
+        if os.path.lexists(here) and not (here.is_dir() and not here.is_symlink()):
+            here.unlink()
+            return  # nothing below it exists yet
+
+
 def scan_dir_loose(folder: Path) -> list[str]:
     """Every non-folder below folder (links and special files included), POSIX relative;
     not a `.git` (any letter case) or what is below it, which is never the model's."""
@@ -561,8 +582,8 @@ def scan_dir_loose(folder: Path) -> list[str]:
     for here, dirs, files in os.walk(folder):
         base = Path(here).relative_to(folder).as_posix()
         prefix = "" if base == "." else f"{base}/"
-        dirs[:] = [d for d in dirs if d.lower() != ".git"]
-        out.extend(f"{prefix}{name}" for name in files if name.lower() != ".git")
+        dirs[:] = [d for d in dirs if not is_git_name(d)]
+        out.extend(f"{prefix}{name}" for name in files if not is_git_name(name))
         out.extend(f"{prefix}{d}" for d in dirs if (Path(here) / d).is_symlink())
     return out
 
@@ -571,7 +592,7 @@ def _prune_empty(folder: Path) -> None:
     """Remove the empty folders below folder (deepest first), not inside a `.git`."""
     walked = []
     for here, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if d.lower() != ".git"]
+        dirs[:] = [d for d in dirs if not is_git_name(d)]
         walked.append((here, dirs, files))
     for here, _dirs, _files in sorted(walked, key=lambda t: -len(t[0])):
         if Path(here) != folder:

@@ -91,11 +91,25 @@ def remove_stale_temps(path: Path) -> None:
             _remove(path.parent / name)
 
 
+def is_git_name(name: str) -> bool:
+    """A file or folder name that is git's own `.git`, in any letter case (what git takes
+    for it on a case-insensitive file system): never part of a model, never touched."""
+    return len(name) == 4 and name.lower() == ".git"
+
+
+def holds_git(folder: Path) -> bool:
+    """True when a `.git` (is_git_name) is anywhere below folder: a nested repository."""
+    for _here, dirs, files in os.walk(folder):
+        if any(is_git_name(n) for n in dirs) or any(is_git_name(n) for n in files):
+            return True
+    return False
+
+
 def remove_stale_temps_in(folder: Path) -> None:
     """Remove dead writers' temp files anywhere below folder (symlinks not followed),
     but not in a `.git` (any letter case): mreg never writes there, git does."""
     for here, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if d.lower() != ".git"]
+        dirs[:] = [d for d in dirs if not is_git_name(d)]
         for name in files:
             if _stale_temp(name):
                 _remove(Path(here) / name)
