@@ -240,6 +240,8 @@ def test_a_repository_where_an_older_mreg_stored_a_git_folder_keeps_working(
     assert res.exit_code == 0, res.stderr
     assert run_mreg(repo, "verify").exit_code == 0
     assert run_mreg(repo, "verify", "-r", "o").exit_code == 0
+    with mreg.open("hf@v1", "w.bin", repo=repo) as f:  # reading it writes nothing out
+        assert f.read() == b"weights"
 
 
 def test_checkout_of_another_version_keeps_the_nested_repository(repo: Path) -> None:

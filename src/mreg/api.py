@@ -444,7 +444,9 @@ def open(  # mreg.open, as DESIGN names it (this module does not use the builtin
             oid, what = art.oid, f"{ref} ({art.path})"
         else:
             try:
-                entries = {e.path: e for e in parse_manifest(store.read_bytes(art.oid))}
+                # Reading only: a folder an older mreg stored with its .git still opens.
+                data = store.read_bytes(art.oid)
+                entries = {e.path: e for e in parse_manifest(data, keep_git=True)}
             except BlobMissing:
                 raise BlobMissing(
                     f"the file list (manifest {art.oid}) of {ref} ({art.path}/) is not in"

@@ -258,7 +258,7 @@ def _write_exec(path: Path, text: str) -> None:
     os.chmod(path, 0o755)
 
 
-def _executable(path: Path) -> bool:
+def is_executable(path: Path) -> bool:
     """What the shim's `[ -x FILE ]` (and git, for a hook) asks."""
     return os.access(path, os.X_OK)
 
@@ -314,7 +314,7 @@ def install(cwd: Path, names: list[str] | None = None, chain: bool = False) -> I
             result.actions[name] = "updated"
         else:
             result.actions[name] = "unchanged"
-        if result.actions[name] != "foreign" and chained.exists() and not _executable(chained):
+        if result.actions[name] != "foreign" and chained.exists() and not is_executable(chained):
             result.not_executable.append(name)
     result.merge_driver_changed, result.gitattributes_changed = _install_merge_driver(root)
     return result

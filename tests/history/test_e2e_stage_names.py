@@ -46,6 +46,7 @@ def test_every_ref_taker_refuses_it_with_a_stage_assigned(three: History) -> Non
         ["promote", f"churn#{LONG}", "staging"],
         ["diff", f"churn#{LONG}", "churn"],
         ["diff", "churn", f"churn#{LONG}"],
+        ["demote", "churn", LONG],  # (it said "has no version in stage")
     ):
         res = run_mreg(root, *args)
         assert_error(res, 3, message, HINT)

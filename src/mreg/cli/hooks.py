@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -197,7 +196,7 @@ def status_cmd(json: JsonOpt = False) -> None:
     rows = []
     for h in st.hooks:
         meaning = explain[h.state].format(chained=h.chained_path.name if h.chained_path else "")
-        if h.chained_path and not os.access(h.chained_path, os.X_OK):
+        if h.chained_path and not hooks.is_executable(h.chained_path):
             # as git does with a hook that is not executable (see docs/hooks.md)
             meaning = (
                 f"installed; skips {h.chained_path.name}, which is not executable"
