@@ -443,6 +443,54 @@ def loads(text: str | bytes, source: str = "card", expected_name: str | None = N
     return from_dict(doc, source, expected_name)
 
 
+def artifact_only(text: str | bytes, name: str, source: str = "card") -> Card:
+    """What a refused card still tells about its blobs: its `artifact` section, for a card
+    that `loads` refuses as a whole (one an older mreg wrote and committed, before a rule
+    got stricter: a metric given dotted and nested, an empty key, a name holding `..`).
+
+    The result names blobs only, so that gc and push keep what that version needs: `name`
+    is the caller's (the card file's), the version is the card's when it is a positive
+    integer (else 0), and a path this mreg would refuse is left empty; never write
+    anything at its path. InvalidCard when the YAML or the artifact's oid or kind cannot
+    be read: then nothing is known about the card's blobs.
+    """
+    try:
+        doc = yamlio.load(text)
+    except yamlio.YamlError as exc:
+        raise InvalidCard(f"{source}: invalid YAML: {exc}") from None
+    art = doc.get("artifact") if isinstance(doc, dict) else None
+    if not isinstance(art, dict):
+        raise InvalidCard(f"{source}: artifact: missing or not a mapping")
+    oid = art.get("oid")
+    if not is_oid(oid):
+        raise InvalidCard(f"{source}: artifact.oid: must be sha256:<64 hex>, not {oid!r}")
+    kind = art.get("kind")
+    if kind not in (KIND_FILE, KIND_DIR):
+        raise InvalidCard(f"{source}: artifact.kind: must be 'file' or 'dir', not {kind!r}")
+
+    def count(value: Any, default: int) -> int:
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        return value if ok else default
+
+    try:
+        path = check_relpath(art.get("path"), "value")
+    except ValueError:
+        path = ""
+    if path.split("/", 1)[0] in (".mreg", ".git"):
+        path = ""
+    return Card(
+        name=name,
+        version=count(doc.get("version"), 0),
+        artifact=Artifact(
+            path=path,
+            oid=str(oid),
+            kind=str(kind),
+            size=count(art.get("size"), 0),
+            files=count(art.get("files"), 1),
+        ),
+    )
+
+
 def is_number(value: Any) -> bool:
     """A real, finite number (not a bool): what diff and checks compare."""
     return (

@@ -3,7 +3,9 @@
 Layer: registry level, above transfer/history. What is referenced: the cards in the work
 tree, in the index, and in every commit reachable from any branch, tag or stash
 (`history.referenced_cards(project, "all")`), plus every file a referenced manifest
-lists. Temp files left by interrupted writes (`partial/`) go when older than an hour.
+lists; a committed card this mreg refuses (an older mreg wrote it) counts by its artifact
+section when that can be read. Temp files left by interrupted writes (`partial/`) go when
+older than an hour.
 What gc cannot read stops it, --force or not: a work-tree or staged card that does not
 parse, or a work-tree folder's manifest that is missing.
 

@@ -7,6 +7,7 @@ once per command.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 from mreg import card as card_mod
@@ -338,11 +339,15 @@ def referenced_cards(
 
     scope "worktree": the work-tree cards; "branch": plus every card version committed
     in the history of HEAD; "all": plus every commit reachable from any branch, tag or
-    stash, and the index. Broken cards are skipped; with `strict`, a work-tree or staged
-    card that does not parse raises InvalidCard instead (it is likely being mended, and
-    gc must not drop the blobs it names). A broken committed card stays skipped: no
-    command can use it, and history cannot be mended. `worktree`: the work tree's
-    entries (registry.list_cards) when the caller has them already.
+    stash, and the index. A work-tree card that does not parse is skipped; with
+    `strict`, a work-tree or staged card that does not parse raises InvalidCard instead
+    (it is likely being mended, and gc must not drop the blobs it names). A committed
+    card that does not parse (one an older mreg wrote, before a rule got stricter)
+    counts by its artifact alone when that can be read (card.artifact_only: a card with
+    only name, version and artifact), so that gc keeps the blobs of that version; one
+    whose artifact cannot be read either is skipped, as nothing tells its blobs.
+    `worktree`: the work tree's entries (registry.list_cards) when the caller has them
+    already.
     """
     cards: list[Card] = []
     for entry in registry.list_cards(project) if worktree is None else worktree:
@@ -367,6 +372,9 @@ def referenced_cards(
         except MregError as exc:
             if strict and (path, blob) in staged:
                 raise _unreadable(f"{exc.message} (the staged card)") from None
+            name = path[len(MODELS_DIR) + 1 : -len(".yaml")]  # the file's, for labels
+            with contextlib.suppress(MregError):
+                cards.append(card_mod.artifact_only(data, name, source=path))
     return cards
 
 
