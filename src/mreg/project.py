@@ -74,10 +74,7 @@ class Project:
                 self._config = config_mod.load(self.mreg_dir, self.state)
             except InvalidConfig as exc:
                 if exc.hint is None:  # where to look, for every setting's message
-                    exc.hint = (
-                        "fix that file by hand; git diff .mreg/config.yaml shows what"
-                        " changed in the committed one"
-                    )
+                    exc.hint = _config_hint(exc, init=False)
                 raise
         return self._config
 
@@ -192,6 +189,32 @@ def _config_not_a_file(path: Path) -> None:
     )
 
 
+def _config_hint(exc: InvalidConfig, init: bool) -> str:
+    """What to do about a config that cannot be used, fitting the file(s) the error names:
+    config.local.yaml is not committed (no git diff) and optional; config.yaml is
+    committed, and only init can write a default one; both when only their merge is wrong.
+    """
+    local = f"{MREG_DIR}/{config_mod.LOCAL_NAME}"
+    files = exc.files if isinstance(exc, config_mod.ConfigFileError) else ()
+    names = {p.name for p in files} or {config_mod.MAIN_NAME}
+    if names == {config_mod.LOCAL_NAME}:
+        return f"fix {local} by hand, or move it away (it is optional, and not committed)"
+    if config_mod.LOCAL_NAME in names:
+        return (
+            f"fix by hand: {local} is merged over {MREG_DIR}/config.yaml, key by key;"
+            f" git diff {MREG_DIR}/config.yaml shows what changed in the committed one"
+        )
+    if init:
+        return (
+            f"fix {MREG_DIR}/config.yaml by hand, or move it away and rerun mreg init"
+            " to write a default one (init never overwrites a config)"
+        )
+    return (
+        f"fix that file by hand; git diff {MREG_DIR}/config.yaml shows what changed"
+        " in the committed one"
+    )
+
+
 def _check_existing_config(mreg_dir: Path) -> None:
     """InvalidConfig, with a hint, when the config already in `mreg_dir` cannot be used:
     init keeps a user's config, so it must say so rather than report "initialised"."""
@@ -204,14 +227,7 @@ def _check_existing_config(mreg_dir: Path) -> None:
         config_mod.load(mreg_dir)
     except InvalidConfig as exc:
         if exc.hint is None:
-            local = mreg_dir / "config.local.yaml"
-            if exc.message.startswith(str(local)):
-                exc.hint = f"fix {MREG_DIR}/{local.name} by hand, or move it away (it is optional)"
-            else:
-                exc.hint = (
-                    f"fix {MREG_DIR}/config.yaml by hand, or move it away and rerun mreg init"
-                    " to write a default one (init never overwrites a config)"
-                )
+            exc.hint = _config_hint(exc, init=True)
         raise
 
 
