@@ -337,3 +337,21 @@ def test_in_place_a_nested_repository_in_a_subfolder_is_never_removed(repo: Path
         )
         assert snapshot(folder) == before
     assert git(folder / "sub", "log", "--format=%s").strip() == "unpushed work"
+
+
+def test_in_place_a_file_that_cannot_be_removed_is_a_storage_error(repo: Path) -> None:
+    """A folder the checkout may not change (immutable here; a read-only folder for a
+    user) is exit 3 naming it, never exit 70 (which, from the hook, failed git checkout)."""
+    import subprocess
+
+    folder = _two_versions_in_place(repo, {"a": b"x", "c": b"y"}, {"a/b": b"z", "c": b"y2"})
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not possible here")
+    try:
+        res = run_mreg(repo, "checkout", "hf@v1")
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    assert_error(res, 3, str(folder))
+    assert "internal error" not in res.stderr
+    assert run_mreg(repo, "checkout", "hf@v1").exit_code == 0  # allowed again: it goes on
+    assert (folder / "a").read_bytes() == b"x" and (folder / "c").read_bytes() == b"y"

@@ -417,6 +417,23 @@ def _checkout_dir(
                 f" {card.name} v{card.version} has a file; mreg never removes one",
                 hint=f"move {rel}/{e.path} away, then rerun the checkout",
             )
+    try:
+        _update_in_place(project, targets, want, have, dest)
+    except OSError as exc:  # a file that cannot be removed or written: exit 3, not 70
+        raise storage_error(exc, dest) from None
+    return CheckoutResult(card.name, rel, "updated" if exists else "created")
+
+
+def _update_in_place(
+    project: Project,
+    targets: list[tuple[Entry, Path]],
+    want: dict[str, Entry],
+    have: dict[str, str],
+    dest: Path,
+) -> None:
+    """Write the files of `targets` into dest where they differ, then remove what the
+    manifest does not list (its bytes are in the cache, or --force) and empty folders."""
+    store = project.store
     dest.mkdir(parents=True, exist_ok=True)
     unsupported: set[str] = set()
     for e, target in targets:
@@ -426,13 +443,11 @@ def _checkout_dir(
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
         _place(store, e.oid, target, project.config.link, e.exec, project.state, False, unsupported)
-    # Anything the manifest does not list goes (its bytes are in the cache, or force).
     for f in scan_dir_loose(dest):
         if f not in want:
             with contextlib.suppress(FileNotFoundError):
                 _remove(dest.joinpath(*f.split("/")))
     _prune_empty(dest)
-    return CheckoutResult(card.name, rel, "updated" if exists else "created")
 
 
 _AT_FDCWD = -100

@@ -547,9 +547,11 @@ def _left_behind(proj: Project, previous: str, report: HookReport) -> None:
         before = cards_at(proj, previous)
     except MregError:
         return  # not a commit mreg can read (gone, or before mreg): nothing to compare
-    here = [e.card.artifact.path for e in list_cards(proj) if e.card is not None]
+    entries = list_cards(proj)
+    here = [e.card.artifact.path for e in entries if e.card is not None]
+    broken = {e.name for e in entries if e.card is None}  # where they are is not known
     for card in before.values():
-        if isinstance(card, str):
+        if isinstance(card, str) or card.name in broken:
             continue
         rel = card.artifact.path
         if any(paths_overlap(rel, p) for p in here) or not _git_would_take(proj.root, rel):
@@ -567,8 +569,8 @@ def _left_behind(proj: Project, previous: str, report: HookReport) -> None:
 
 
 def _git_would_take(root: Path, rel: str) -> bool:
-    """True when rel is in the work tree, with no symlink on the way (git does not look
-    past one), and git neither ignores nor tracks it: `git add -A` would add it."""
+    """True when `git add -A` would add something at rel: a file there (or below it)
+    that git neither tracks nor ignores. Nothing beyond a symlink (git does not look)."""
     here = root
     parts = rel.split("/")
     for i, part in enumerate(parts):
@@ -577,11 +579,8 @@ def _git_would_take(root: Path, rel: str) -> bool:
             return False
         if here.is_symlink() and i < len(parts) - 1:
             return False
-    folder = here.is_dir() and not here.is_symlink()
-    if run_git(root, "check-ignore", "-q", "--", rel + "/" * folder, check=False).returncode == 0:
-        return False
-    tracked = run_git(root, "ls-files", "-z", "--", rel, check=False).stdout
-    return not tracked
+    others = ["ls-files", "-z", "--others", "--exclude-standard", "--", f":(literal){rel}"]
+    return bool(run_git(root, *others, check=False).stdout)
 
 
 def _checkout_all(proj: Project, report: HookReport) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from mreg.hooks import ZERO_SHA, parse_push_lines
 from tests.helpers import blob_path, git, sha, write
-from tests.hooks.conftest import add_model, base_env, commit_all, hooks_dir, mreg, ok, run
+from tests.hooks.conftest import add_model, base_env, commit_all, hooks_dir, inproc, mreg, ok, run
 
 
 def card(root: Path, name: str = "churn") -> Path:
@@ -398,3 +398,30 @@ def test_no_warning_for_what_git_would_not_take(moved: Path, tmp_path: Path) -> 
         if how == "symlink":
             assert (tmp_path / "outside" / "moved.pkl").exists()
         ok(run(repo, "git", "checkout", "-q", "-f", "main"))
+
+
+@pytest.mark.parametrize("case", ["tracked file beside it", "glob-like name", "ignored contents"])
+def test_the_warning_asks_git_what_it_would_add(mrepo: Path, case: str) -> None:
+    """Whether `git add -A` would add something at the old path, asked of git itself
+    (ls-files --others --exclude-standard): a folder with one tracked file beside the
+    model's, or a name that reads as a glob, still warns; contents the new branch
+    ignores do not."""
+    repo = mrepo
+    path = {"tracked file beside it": "dd", "glob-like name": "m[12].bin"}.get(case, "ee")
+    git(repo, "checkout", "-q", "-b", "other")
+    if case == "tracked file beside it":
+        write(repo / "dd" / "README", "r")
+    elif case == "glob-like name":
+        write(repo / "m1.bin", "tracked")
+    else:
+        write(repo / ".gitignore", (repo / ".gitignore").read_text() + "*.bin\n")
+    ok(commit_all(repo, "other"))
+    git(repo, "checkout", "-q", "main")
+    model = repo / path / "w.bin" if path != "m[12].bin" else repo / path
+    write(model, "bytes")
+    ok(inproc(repo, "add", "m", path))
+    ok(commit_all(repo, "m"))
+    res = ok(run(repo, "git", "checkout", "-q", "other"))
+    would_add = git(repo, "add", "-A", "-n").strip()
+    warned = "is no model here" in res.stderr
+    assert warned == bool(would_add) == (case != "ignored contents"), (res.stderr, would_add)
