@@ -351,7 +351,7 @@ def test_in_place_a_file_that_cannot_be_removed_is_a_storage_error(repo: Path) -
         res = run_mreg(repo, "checkout", "hf@v1")
     finally:
         subprocess.run(["chattr", "-i", str(folder)], check=True)
-    assert_error(res, 3, str(folder))
+    assert_error(res, 3, str(folder), hint="check the permissions of that folder")
     assert "internal error" not in res.stderr
     assert run_mreg(repo, "checkout", "hf@v1").exit_code == 0  # allowed again: it goes on
     assert (folder / "a").read_bytes() == b"x" and (folder / "c").read_bytes() == b"y"

@@ -68,12 +68,14 @@ def storage_error(exc: OSError, where: Path | str) -> StorageError:
     if exc.errno == errno.EROFS:
         return StorageError(
             f"permission denied writing {where}: the file system is read-only",
-            hint="remount it read-write, or point cache.dir in .mreg/config.yaml elsewhere",
+            hint="remount it read-write (for the cache: or point cache.dir in"
+            " .mreg/config.yaml elsewhere)",
         )
     if exc.errno in (errno.EACCES, errno.EPERM):
         return StorageError(
             f"permission denied writing {where}",
-            hint="check the permissions of the cache folder (cache.dir in .mreg/config.yaml)",
+            hint="check the permissions of that folder (for the cache: cache.dir in"
+            " .mreg/config.yaml says where it is)",
         )
     return StorageError(f"cannot write {where}: {exc.strerror or exc}")
 
