@@ -212,19 +212,18 @@ def add(
         commit=commit,
         message=message,
     )
-    # Before anything is stored: a value the card cannot hold is refused naming its key.
-    plain = {w: _plain_map(v, w) for w, v in (("params", params), ("metrics", metrics))}
-    plain_labels = _plain_map(labels, "labels")
+    # params, metrics and labels are made plain, and checked, by registry.add itself
+    # (card.plain_values), before anything is stored.
     with _open(repo) as proj:
         return registry.add(
             proj,
             _plain_str(name),
             Path(path),
-            params=plain["params"],
-            metrics=plain["metrics"],
+            params=params,
+            metrics=metrics,
             data=_as_list(_plain_data(data)),
             description=_plain_opt(description),
-            labels=plain_labels,
+            labels=labels,
             framework=_plain_opt(framework),
             started=started,
             finished=finished,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mreg import yamlio
-from mreg.errors import InvalidArgument, InvalidCard
+from mreg.errors import UPGRADE_HINT, InvalidArgument, InvalidCard
 from mreg.hashing import check_relpath, is_oid
 from mreg.names import check_name
 
@@ -416,7 +416,7 @@ def from_dict(doc: Any, source: str = "card", expected_name: str | None = None) 
     try:
         return _from_dict(doc, expected_name)
     except _Problem as p:
-        hint = "upgrade mreg: pip install -U mreg" if "newer" in p.reason else None
+        hint = UPGRADE_HINT if "newer" in p.reason else None
         raise InvalidCard(f"{source}: {p.key}: {p.reason}", hint=hint) from None
 
 

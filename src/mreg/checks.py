@@ -21,7 +21,7 @@ from typing import Any
 
 from mreg.card import Card, flatten, is_number
 from mreg.diff import exact_difference
-from mreg.errors import InvalidCard, ModelNotFound, MregError
+from mreg.errors import UPGRADE_HINT, InvalidCard, ModelNotFound, MregError
 from mreg.names import check_name
 from mreg.project import Project
 
@@ -160,7 +160,7 @@ def _unreadable_baseline(project: Project, model: str, baseline: str, reason: st
         card_at(project, model, baseline)
     except MregError as exc:
         reason = exc.message
-        upgrade = exc.hint if exc.hint and "upgrade" in exc.hint else None
+        upgrade = exc.hint if exc.hint == UPGRADE_HINT else None
     raise InvalidCard(
         f"cannot check {model!r} against {baseline}: the baseline card is unreadable: {reason}",
         hint=upgrade

@@ -17,6 +17,9 @@ EXIT_REMOTE = 5
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 
+# The hint of every "written by a newer mreg" error (a card's or a manifest's schema).
+UPGRADE_HINT = "upgrade mreg: pip install -U mreg"
+
 
 class MregError(Exception):
     """Base class: a message for the user, an optional hint, a code and an exit code."""

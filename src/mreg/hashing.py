@@ -20,7 +20,7 @@ from json.encoder import encode_basestring  # what dumps(ensure_ascii=False) use
 from operator import attrgetter
 from typing import Any, BinaryIO
 
-from mreg.errors import InvalidManifest
+from mreg.errors import UPGRADE_HINT, InvalidManifest
 from mreg.fsutil import WRITE_MAX
 
 ALGO = "sha256"
@@ -344,7 +344,7 @@ def parse_manifest(data: bytes, *, keep_git: bool = False) -> list[Entry]:
     if doc.get("schema") != MANIFEST_SCHEMA:
         raise InvalidManifest(
             f"manifest schema {doc.get('schema')!r} is not supported",
-            hint="upgrade mreg: pip install -U mreg",
+            hint=UPGRADE_HINT,
         )
     rows: list[Any] = doc["files"]
     entries = _entries_if_valid(rows)

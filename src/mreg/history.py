@@ -17,12 +17,11 @@ from mreg.errors import (
     GitError,
     InvalidArgument,
     InvalidCard,
-    InvalidName,
     ModelNotFound,
     MregError,
 )
 from mreg.gitrepo import CommitInfo, TagInfo
-from mreg.names import MAX_STAGE, check_name
+from mreg.names import check_name, check_unassigned_stage
 from mreg.project import Project
 from mreg.refs import Ref
 from mreg.tags import current_stages, stage_events, version_tag, version_tags
@@ -302,13 +301,7 @@ def resolve(project: Project, ref: Ref) -> Resolved:
         live = current_stages(events)
         ev = live.get((ref.name, ref.stage))
         if ev is None:
-            if len(ref.stage) > MAX_STAGE:
-                # promote never assigns such a stage: it is read only while a tag made
-                # outside mreg holds it, and a hint to promote would be refused.
-                raise InvalidName(
-                    f"invalid stage name: {len(ref.stage)} characters, and no tag assigns it",
-                    hint=f"stage names match [a-z0-9][a-z0-9_-]*, at most {MAX_STAGE} characters",
-                )
+            check_unassigned_stage(ref.stage)
             stages = sorted({s for (_, s) in live})
             if stages:
                 hint = f"stages of {ref.name}: {', '.join(stages)}"

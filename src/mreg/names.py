@@ -17,6 +17,7 @@ MAX_NAME = 200
 # A stage tag is one file name, `<last name segment>#<stage>!#<N>.lock` while git writes
 # it, and file names stop at 255 bytes: 200 + 3 + 32 + 5 leaves N 15 digits.
 MAX_STAGE = 32
+STAGE_HINT = f"stage names match [a-z0-9][a-z0-9_-]*, at most {MAX_STAGE} characters"
 
 
 def check_name(name: str) -> str:
@@ -54,9 +55,19 @@ def check_stage(stage: str, *, new: bool = False) -> str:
     """Return stage if valid (`[a-z0-9][a-z0-9_-]*`), else raise InvalidName. A `new`
     stage, about to be assigned, also has at most MAX_STAGE characters: a longer one
     that a tag already holds (made by hand, or by GTO) can still be read and cleared."""
-    hint = f"stage names match [a-z0-9][a-z0-9_-]*, at most {MAX_STAGE} characters"
+    hint = STAGE_HINT
     if not STAGE_RE.match(stage or ""):
         raise InvalidName(f"invalid stage name {stage!r}", hint=hint)
     if new and len(stage) > MAX_STAGE:
         raise InvalidName(f"stage name is longer than {MAX_STAGE} characters", hint=hint)
     return stage
+
+
+def check_unassigned_stage(stage: str) -> None:
+    """For a stage no tag assigns now: one longer than MAX_STAGE is an invalid name, not
+    an empty stage (promote could never assign it, so a hint to promote would be refused;
+    a longer one is read only while a tag made outside mreg holds it)."""
+    if len(stage) > MAX_STAGE:
+        raise InvalidName(
+            f"invalid stage name: {len(stage)} characters, and no tag assigns it", hint=STAGE_HINT
+        )

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mreg.errors import GitError, InvalidArgument, InvalidName, ModelNotFound
+from mreg.errors import GitError, InvalidArgument, ModelNotFound
 from mreg.history import card_relpath, find_version, list_tags, require_model, resolve
-from mreg.names import MAX_STAGE, check_name, check_stage
+from mreg.names import check_name, check_stage, check_unassigned_stage
 from mreg.project import Project
 from mreg.refs import parse_ref
 from mreg.tags import (
@@ -108,11 +108,7 @@ def demote(project: Project, name: str, stage: str, message: str | None = None) 
         live = current_stages(stage_events(tags, name)).get((name, stage))
         if live is None:
             require_model(project, name)
-            if len(stage) > MAX_STAGE:  # as which/show/checkout say (history.resolve)
-                raise InvalidName(
-                    f"invalid stage name: {len(stage)} characters, and no tag assigns it",
-                    hint=f"stage names match [a-z0-9][a-z0-9_-]*, at most {MAX_STAGE} characters",
-                )
+            check_unassigned_stage(stage)  # as which/show/checkout (history.resolve)
             raise ModelNotFound(
                 f"{name} has no version in stage {stage!r}", hint=f"mreg stages {name}"
             )
